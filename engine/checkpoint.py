@@ -1,0 +1,39 @@
+"""Checkpoints: model + optimizer + epoch + config + featurizer state, written atomically and
+read back with `torch.load(weights_only=True)` — a checkpoint can never run code."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from engine import atomic
+
+FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used. The message says why and what to do."""
+
+
+def save(path: str | Path, payload: dict) -> None:
+    atomic.torch_save({"format": FORMAT, **payload}, path)
+
+
+def load(path: str | Path, map_location="cpu") -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path.name} was refused: it is not a plain-weights checkpoint (it would need to run code to "
+            f"load, which NN Lab never does). Fix: use a checkpoint saved by NN Lab. Detail: {str(exc)[:200]}"
+        ) from None
+    except Exception as exc:
+        raise CheckpointError(f"{path.name} is not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise CheckpointError(f"{path.name} is not an NN Lab checkpoint (no model/config inside)")
+    return ckpt

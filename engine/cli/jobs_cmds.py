@@ -1,0 +1,74 @@
+"""Run control: submit, status, cancel, resume; and the process entry points worker/supervise."""
+
+from __future__ import annotations
+
+from engine.cli import emit
+from engine.cli.flags import add_run_flags, config_from_args
+
+
+def register(sub) -> None:
+    p = sub.add_parser("submit", help="queue a run; it trains in a worker process that outlives this command")
+    add_run_flags(p)
+    p.add_argument("--owner", default=None)
+    p.add_argument("--wait", action="store_true", help="wait until the run ends and print its status")
+    p.set_defaults(func=run_submit)
+
+    for name, helptext in (("status", "a run's status"), ("cancel", "stop a run at its next batch"),
+                           ("resume", "continue an interrupted run from last.pt")):
+        q = sub.add_parser(name, help=helptext)
+        q.add_argument("run_id")
+        q.add_argument("--json", action="store_true")
+        if name == "resume":
+            q.add_argument("--wait", action="store_true")
+        q.set_defaults(func=run_control)
+
+    w = sub.add_parser("worker", help="(internal) train one queued run")
+    w.add_argument("run_id")
+    w.add_argument("--concurrent", type=int, default=1)
+    w.set_defaults(func=run_worker)
+
+    s = sub.add_parser("supervise", help="(internal) start queued runs in worker processes")
+    s.add_argument("--idle-exit", type=float, default=60.0)
+    s.set_defaults(func=run_supervise)
+
+
+def run_submit(args) -> int:
+    from engine.jobs import JobRunner
+
+    cfg = config_from_args(args)
+    runner = JobRunner(args.home)
+    run_id = runner.submit(cfg, owner=args.owner)
+    emit({"run_id": run_id}, True)
+    if args.wait:
+        run = runner.wait(run_id, timeout=24 * 3600)
+        emit({"run_id": run_id, "status": run["status"], "error": run["error"]}, True)
+    return 0
+
+
+def run_control(args) -> int:
+    from engine.jobs import JobRunner
+
+    runner = JobRunner(args.home)
+    if args.command == "cancel":
+        runner.cancel(args.run_id)
+    elif args.command == "resume":
+        runner.resume(args.run_id)
+        if args.wait:
+            runner.wait(args.run_id, timeout=24 * 3600)
+    emit(runner.status(args.run_id), args.json)
+    return 0
+
+
+def run_worker(args) -> int:
+    from engine.devices import thread_share
+    from engine.run import execute
+    from engine.store import RunStore
+
+    summary = execute(RunStore(args.home), args.run_id, threads=thread_share(args.concurrent))
+    return 0 if summary["status"] != "failed" else 1
+
+
+def run_supervise(args) -> int:
+    from engine.jobs import Supervisor
+
+    return Supervisor(args.home).run_forever(idle_exit=args.idle_exit)

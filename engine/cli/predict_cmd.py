@@ -1,0 +1,55 @@
+"""`predict RUN_ID|--checkpoint FILE (--text T | --input-file F) [--json]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from engine.predict import InputError, Predictor
+from engine.store import RunStore
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="predict with a trained run or a checkpoint file")
+    p.add_argument("run_id", nargs="?", help="a run id (see `runs`)")
+    p.add_argument("--checkpoint", help="a checkpoint file instead of a run id")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="one input (a headline)")
+    src.add_argument("--input-file", help="a file with one input per line")
+    p.add_argument("--json", action="store_true", help="one JSON line per input")
+    p.set_defaults(func=run_predict)
+
+
+def load_predictor(args) -> Predictor:
+    if bool(args.run_id) == bool(args.checkpoint):
+        raise ValueError("give either a RUN_ID or --checkpoint FILE")
+    if args.checkpoint:
+        return Predictor.from_checkpoint(args.checkpoint, args.home)
+    return Predictor.from_run(RunStore(args.home), args.run_id)
+
+
+def read_inputs(args) -> list[str]:
+    if args.text is not None:
+        return [args.text]
+    with open(args.input_file, encoding="utf-8") as fh:
+        return [line.rstrip("\n") for line in fh if line.strip()]
+
+
+def run_predict(args) -> int:
+    predictor = load_predictor(args)
+    failures = 0
+    for item in read_inputs(args):
+        try:
+            result = predictor.predict_inputs([item])[0]
+        except InputError as exc:
+            result, failures = {"error": str(exc)}, failures + 1
+        if args.json:
+            result.pop("tokens", None)
+            print(json.dumps(result), flush=True)
+        elif "error" in result:
+            print(f"error: {result['error']}", file=sys.stderr)
+        else:
+            top = sorted(result["probs"].items(), key=lambda kv: -kv[1])[:3]
+            extra = f"  (unknown words: {', '.join(result['unknown'])})" if result.get("unknown") else ""
+            print(f"{result['label']:<14} " + "  ".join(f"{c} {p:.2f}" for c, p in top) + f"  | {item[:70]}{extra}")
+    return 1 if failures else 0

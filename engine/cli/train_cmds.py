@@ -1,0 +1,63 @@
+"""`train` (in this process, with a progress bar) and `runs` (a table of runs)."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli import emit
+from engine.cli.flags import add_run_flags, config_from_args
+from engine.store import RunStore
+
+SUMMARY_KEYS = ("run_id", "status", "test_acc", "valid_acc", "test_mse", "valid_loss", "epochs", "seconds",
+                "device", "params", "error", "message")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train one run here and now (the dashboard queues runs instead)")
+    add_run_flags(p)
+    p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+    p.add_argument("--owner", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=run_train)
+
+    r = sub.add_parser("runs", help="list runs")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--limit", type=int, default=50)
+    r.set_defaults(func=run_runs)
+
+
+def run_train(args) -> int:
+    from engine.run import execute
+
+    cfg = config_from_args(args)
+    store = RunStore(args.home)
+    run_id = store.create_run(cfg, owner=args.owner, status="running")
+    callbacks = []
+    if not args.json:
+        from engine.cli.progress import TqdmProgress
+
+        callbacks.append(TqdmProgress())
+        print(f"run {run_id}: {cfg.short_name()}")
+    summary = execute(store, run_id, extra_callbacks=callbacks)
+    out = {k: summary[k] for k in SUMMARY_KEYS if k in summary and summary[k] not in (None, "")}
+    emit(out, args.json)
+    return 0 if summary["status"] in ("done", "stopped") else 1
+
+
+def run_runs(args) -> int:
+    store = RunStore(args.home)
+    runs = store.list_runs(limit=args.limit)
+    if args.json:
+        for r in runs:
+            res = store.result(r["id"]) or {}
+            emit({"run_id": r["id"], "status": r["status"], "name": r["name"], "epoch": r["epoch"],
+                  "test_acc": res.get("test_acc"), "created": r["created"]}, True)
+        return 0
+    if not runs:
+        print("no runs yet: start one with `python -m engine train` or on the Train page")
+        return 0
+    print(f"{'run':<20} {'status':<11} {'epoch':>5} {'test_acc':>8}  name")
+    for r in runs:
+        res = store.result(r["id"]) or {}
+        acc = res.get("test_acc")
+        print(f"{r['id']:<20} {r['status']:<11} {r['epoch']:>5} {acc if acc is None else f'{acc:.4f}':>8}  {r['name']}")
+    return 0

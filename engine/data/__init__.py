@@ -1,0 +1,34 @@
+"""Dataset registry: name -> DatasetSpec. Loaders return a `Dataset` of in-memory splits."""
+
+from __future__ import annotations
+
+from engine.data import digits, news
+from engine.data.base import Dataset, DatasetSpec, Split
+from engine.download import DataMissingError
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    DATASETS[spec.name] = spec
+    return spec
+
+
+register(DatasetSpec(
+    "digits", "image", "classification", "8x8 digits (scikit-learn)",
+    "1,797 handwritten digits, 8x8 pixels; ships inside scikit-learn, works offline.",
+    load=lambda home=None, **_: digits.load(home), ready=digits.ready,
+))
+register(DatasetSpec(
+    "news", "text", "classification", "News headlines (UCI)",
+    "UCI News Aggregator headlines from five publishers, 4 classes (business, science/tech, "
+    "entertainment, health); the standard exercise split 10,684 / 1,336 / 1,336.",
+    load=lambda home=None, **_: news.load(home), ready=news.ready, fetch=news.fetch,
+))
+
+
+def load_dataset(name: str, home=None, **data_args) -> Dataset:
+    return DATASETS[name].load(home, **data_args)
+
+
+__all__ = ["DATASETS", "Dataset", "DatasetSpec", "Split", "DataMissingError", "load_dataset", "register"]

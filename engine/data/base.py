@@ -1,0 +1,49 @@
+"""The in-memory form every dataset loader returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.options import Option
+
+
+@dataclass
+class Split:
+    x: Any  # list[str] (text) | float32 array (N, H, W) (image) | float32 array (N, D) (table)
+    y: np.ndarray  # int64 class ids, or float32 targets for regression
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Dataset:
+    name: str
+    kind: str  # "text" | "image" | "table"
+    task: str  # "classification" | "regression"
+    classes: list[str]  # display names, index = class id
+    train: Split
+    valid: Split
+    test: Split
+    meta: dict = field(default_factory=dict)
+
+    def sizes(self) -> tuple[int, int, int]:
+        return len(self.train), len(self.valid), len(self.test)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    kind: str
+    task: str
+    title: str
+    description: str
+    load: Callable[..., Dataset]  # load(home, **data_args) -> Dataset
+    ready: Callable[..., bool]  # ready(home) -> bool: usable without a download
+    fetch: Callable[..., Path] | None = None  # fetch(home, from_dir=None, progress=None) -> folder
+    options: tuple[Option, ...] = ()

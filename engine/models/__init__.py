@@ -1,0 +1,28 @@
+"""Model registry: name -> ModelSpec (builder, settings, presets)."""
+
+from __future__ import annotations
+
+from engine.models import linear, mlp
+from engine.models.base import ModelSpec, count_parameters
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    MODELS[spec.name] = spec
+    return spec
+
+
+for _spec in (linear.SPEC, mlp.SPEC):
+    register(_spec)
+
+
+def build_model(name: str, args: dict, spec: dict):
+    return MODELS[name].build(args, spec)
+
+
+def models_for(kind: str) -> list[str]:
+    return [m.name for m in MODELS.values() if kind in m.kinds]
+
+
+__all__ = ["MODELS", "ModelSpec", "build_model", "count_parameters", "models_for", "register"]

@@ -1,0 +1,29 @@
+"""What a model registers: its name, the data it takes, its settings and a builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from engine.options import Option
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    title: str
+    kinds: tuple[str, ...]  # dataset kinds it accepts: "text", "image", "table"
+    input: str  # featurizer output it consumes: "vector", "image", "ids", ...
+    build: Callable[..., nn.Module]  # build(args: dict, spec: dict) -> nn.Module
+    options: tuple[Option, ...] = ()
+    presets: dict[str, dict] = field(default_factory=dict)  # name -> model_args (plus core overrides)
+    description: str = ""
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(total, trainable) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return total, trainable

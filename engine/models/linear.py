@@ -1,0 +1,26 @@
+"""A single linear layer: logits = x W (+ b). With softmax and cross-entropy, the exercise's
+single-layer net."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from engine.models.base import ModelSpec
+from engine.options import Option
+
+
+class Linear(nn.Module):
+    def __init__(self, input_dim: int, num_outputs: int, bias: bool = True):
+        super().__init__()
+        self.fc = nn.Linear(input_dim, num_outputs, bias=bias)
+
+    def forward(self, x):  # (B, D) -> (B, C)
+        return self.fc(x)
+
+
+SPEC = ModelSpec(
+    "linear", "Single layer (softmax regression)", ("text", "image", "table"), "vector",
+    build=lambda args, spec: Linear(spec["input_dim"], spec["num_outputs"], args["bias"]),
+    options=(Option("bias", "bool", True, "learn a bias vector"),),
+    description="One affine layer; softmax + cross-entropy make it multinomial logistic regression.",
+)

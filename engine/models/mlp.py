@@ -1,0 +1,58 @@
+"""Multi-layer perceptron: [Linear -> (BatchNorm) -> activation -> (Dropout)] x layers -> Linear."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from engine.models.base import ModelSpec
+from engine.options import Option
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+class MLP(nn.Module):
+    def __init__(self, input_dim: int, num_outputs: int, layers: int = 1, width: int = 256,
+                 activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0):
+        super().__init__()
+        blocks: list[nn.Module] = [nn.Flatten()]  # images (B, H, W) and vectors (B, D) alike
+        dim = input_dim
+        for _ in range(layers):
+            # bias is redundant right before batch norm (its shift absorbs it)
+            blocks.append(nn.Linear(dim, width, bias=not batch_norm))
+            if batch_norm:
+                blocks.append(nn.BatchNorm1d(width))
+            blocks.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                blocks.append(nn.Dropout(dropout))
+            dim = width
+        blocks.append(nn.Linear(dim, num_outputs))
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, x):  # (B, D) -> (B, C)
+        return self.net(x)
+
+
+OPTIONS = (
+    Option("layers", "int", 2, "hidden layers", min=1, max=8),
+    Option("width", "int", 256, "units per hidden layer", min=1, max=4096),
+    Option("activation", "str", "relu", "hidden activation", choices=tuple(ACTIVATIONS)),
+    Option("batch_norm", "bool", True, "batch normalisation after each hidden linear layer"),
+    Option("dropout", "float", 0.2, "dropout probability after each hidden layer", min=0.0, max=0.9),
+)
+
+SPEC = ModelSpec(
+    "mlp", "MLP (multi-layer perceptron)", ("text", "image", "table"), "vector",
+    build=lambda args, spec: MLP(spec["input_dim"], spec["num_outputs"], **args),
+    options=OPTIONS,
+    presets={
+        "mnist 784-512-512-10 (dropout 0.2)": {
+            "model_args": {"layers": 2, "width": 512, "activation": "relu", "batch_norm": False, "dropout": 0.2},
+            "optimizer": "sgd", "lr": 0.1,
+        },
+        "book 784-50-10 (sigmoid)": {
+            "model_args": {"layers": 1, "width": 50, "activation": "sigmoid", "batch_norm": False, "dropout": 0.0},
+            "optimizer": "sgd", "lr": 0.1, "batch_size": 100,
+        },
+    },
+    description="Fully connected hidden layers with optional batch norm and dropout.",
+)

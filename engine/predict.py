@@ -1,0 +1,85 @@
+"""Rebuild a trained pipeline (featurizer + model) from a checkpoint and predict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from engine import checkpoint
+from engine.config import RunConfig
+from engine.features import featurizer_from_state
+from engine.models import MODELS, build_model
+from engine.text import MAX_CHARS
+
+
+class InputError(ValueError):
+    """An input that cannot be predicted. The message says what to give instead."""
+
+
+def check_headline(text: str) -> str:
+    if text is None or not str(text).strip():
+        raise InputError("the headline is empty. Type a news headline, e.g. 'Apple unveils a new iPhone'.")
+    if len(text) > MAX_CHARS:
+        raise InputError(f"the headline is {len(text):,} characters long; at most {MAX_CHARS:,} are read. "
+                         "Paste one headline, not an article.")
+    return str(text)
+
+
+class Predictor:
+    def __init__(self, ckpt: dict, home=None, source: str = ""):
+        self.source = source
+        try:
+            self.config = RunConfig.from_dict(ckpt["config"])
+            self.spec = ckpt["spec"]
+            self.featurizer = featurizer_from_state(ckpt["featurizer"], home)
+            self.model = build_model(self.config.model, self.config.model_args, self.spec)
+            self.model.load_state_dict(ckpt["model"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise checkpoint.CheckpointError(
+                f"{source or 'the checkpoint'} does not match its own model/dataset description ({exc}). "
+                "Fix: use the checkpoint NN Lab saved for that run.") from None
+        self.model.eval()
+        self.classes = list(self.spec.get("classes", []))
+        self.kind = self.spec.get("kind")
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, home=None) -> Predictor:
+        return cls(checkpoint.load(path), home, source=Path(path).name)
+
+    @classmethod
+    def from_run(cls, store, run_id: str) -> Predictor:
+        folder = store.run_dir(run_id)
+        path = folder / "best.pt" if (folder / "best.pt").exists() else folder / "last.pt"
+        if not path.exists():
+            raise checkpoint.CheckpointError(f"run {run_id} has no checkpoint yet (it saves one per epoch)")
+        return cls(checkpoint.load(path), store.home, source=f"run {run_id}")
+
+    @property
+    def model_name(self) -> str:
+        return MODELS[self.config.model].title
+
+    @torch.no_grad()
+    def probabilities(self, raw_items) -> torch.Tensor:
+        x = self.featurizer.transform(raw_items)
+        return torch.softmax(self.model(x).float(), dim=1)
+
+    def predict_inputs(self, items: list) -> list[dict]:
+        """Predict raw inputs of this run's kind (headlines for text runs)."""
+        if self.kind == "text":
+            return self.predict_texts(items)
+        raise InputError(f"predicting {self.kind} inputs from the command line is not supported yet")
+
+    def predict_texts(self, texts: list[str]) -> list[dict]:
+        texts = [check_headline(t) for t in texts]
+        probs = self.probabilities(texts)
+        out = []
+        for text, p in zip(texts, probs, strict=True):
+            view = self.featurizer.explain(text)
+            item = {"label": self.classes[int(p.argmax())],
+                    "probs": {c: round(float(v), 6) for c, v in zip(self.classes, p, strict=True)}}
+            if view is not None:
+                item["tokens"] = [{"token": t, "known": k} for t, k in view.tokens]
+                item["unknown"] = view.unknown
+            out.append(item)
+        return out

@@ -1,0 +1,141 @@
+"""Execute one run from the RunStore: the body of a worker process (and of `engine train`).
+
+load data -> featurize (cached) -> build model -> Trainer.fit(callbacks) -> test metrics -> store.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+import traceback
+from collections.abc import Sequence
+
+import torch
+
+from engine import checkpoint
+from engine.batching import TensorBatches
+from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
+from engine.config import RunConfig
+from engine.devices import resolve_device
+from engine.download import DataMissingError
+from engine.evaluate import classification_results, regression_results
+from engine.models import count_parameters
+from engine.options import ConfigError
+from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
+from engine.store import RunStore
+from engine.trainer import Callback, Trainer
+
+STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
+EVAL_BATCH = 1024
+
+
+def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = (), threads: int | None = None) -> dict:
+    """Train run `run_id` to its end; returns the summary also stored in its results.
+    Errors never escape: the run ends `failed` with a message that names the fix."""
+    row = store.get_run(run_id)
+    cfg = RunConfig.from_dict(row["config"])
+    resume = bool(row["resume"])
+    if threads:
+        torch.set_num_threads(threads)
+    folder = store.run_dir(run_id)
+    t0 = time.perf_counter()
+    store.update(run_id, status="running", started=row["started"] or time.time(), worker_pid=os.getpid(),
+                 node=platform.node(), cancel_requested=0, resume=0, error=None)
+    try:
+        device = resolve_device(cfg.device)
+        store.update(run_id, device=str(device))
+        generator = seed_everything(cfg.seed)
+        prep = prepare_data(cfg, store.home)
+        model = build(cfg, prep.spec)
+        store.update(run_id, params=count_parameters(model)[0])
+        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+        train = TensorBatches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
+                              generator=generator, drop_single=has_bn)
+        valid = TensorBatches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
+        optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
+        if not resume:
+            checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
+                                                 "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
+        start_epoch, best = 0, None
+        if resume:
+            start_epoch, best = _restore(folder, model, optimizer, scheduler, generator)
+            store.drop_metrics_after(run_id, start_epoch)
+        task = prep.spec["task"]
+        monitor = "valid_loss"
+        payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
+        ckpt = Checkpointer(folder, payload, monitor, batch_generator=generator, best=best)
+        callbacks: list[Callback] = [NanGuard(), StoreReporter(store, run_id, every=max(1, len(train) // 10)),
+                                     CancelWatcher(store, run_id)]
+        if cfg.early_stopping:
+            early = EarlyStopping(cfg.patience, monitor)
+            early.best = best
+            callbacks.append(early)
+        callbacks += [ckpt, *extra_callbacks]
+        trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
+                          scheduler_per_batch=per_batch)
+        state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch)
+        status = STOP_STATUS.get(state.stop_reason or "", "done")
+        summary = _finish(store, run_id, trainer, prep, folder, status)
+        summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
+                       seconds=time.perf_counter() - t0, device=str(device), message=state.message)
+        store.update(run_id, status=status, finished=time.time(),
+                     error=state.message if status != "done" else None, worker_pid=None)
+        store.save_result(run_id, {**(store.result(run_id) or {}), **summary})
+        return {"run_id": run_id, **summary}
+    except Exception as exc:  # the run fails; the worker and the store live on
+        message = _explain(exc)
+        (folder / "error.log").write_text(traceback.format_exc())
+        store.update(run_id, status="failed", error=message, finished=time.time(), worker_pid=None)
+        return {"run_id": run_id, "status": "failed", "error": message, "seconds": time.perf_counter() - t0}
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, DataMissingError | ConfigError | checkpoint.CheckpointError):
+        return str(exc)
+    if isinstance(exc, OSError) and "disk is full" in str(exc):
+        return str(exc)
+    if isinstance(exc, torch.OutOfMemoryError):
+        return "out of memory. Fix: a smaller batch size or model, or train on the CPU"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _restore(folder, model, optimizer, scheduler, generator) -> tuple[int, float | None]:
+    last = checkpoint.load(folder / "last.pt")
+    model.load_state_dict(last["model"])
+    optimizer.load_state_dict(last["optimizer"])
+    if scheduler is not None and last.get("scheduler"):
+        scheduler.load_state_dict(last["scheduler"])
+    rng = last.get("rng") or {}
+    if rng.get("torch") is not None:
+        torch.set_rng_state(rng["torch"])
+    if rng.get("batches") is not None:
+        generator.set_state(rng["batches"])
+    return int(last["epoch"]), (last.get("best") or {}).get("value")
+
+
+def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
+    """Test metrics with the best weights (lowest valid loss), logged and stored as results."""
+    best_path = folder / "best.pt"
+    if best_path.exists():
+        trainer.model.load_state_dict(checkpoint.load(best_path)["model"])
+    test = TensorBatches(prep.tensors["test"], prep.targets["test"], EVAL_BATCH)
+    valid = TensorBatches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
+    out, y = trainer.predict(test)
+    if prep.spec["task"] == "classification":
+        results = classification_results(out, y, prep.spec["classes"],
+                                         prep.dataset.test.x if prep.dataset.kind == "text" else None)
+    else:
+        results = regression_results(out, y)
+    valid_metrics = trainer.evaluate(valid)
+    summary = {f"valid_{k}": v for k, v in valid_metrics.items()}
+    summary.update({k: v for k, v in results.items() if k.startswith("test_")})
+    rows = [(0, 0, "test", k[5:], v) for k, v in summary.items() if k.startswith("test_") and _finite(v)]
+    store.log_metrics(run_id, rows)
+    store.save_result(run_id, {**results, **summary, "params": count_parameters(trainer.model)[0]})
+    return {**summary, "params": count_parameters(trainer.model)[0]}
+
+
+def _finite(v) -> bool:
+    return isinstance(v, float) and math.isfinite(v)
