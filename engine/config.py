@@ -86,6 +86,9 @@ def make_config(**values) -> RunConfig:
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    model_name = values.get("model", CORE["model"].default)
+    if model_name in MODELS:
+        values = {**MODELS[model_name].defaults, **values}
     core = {k: v for k, v in values.items() if k in CORE}
     parsed = parse_options(CORE_OPTIONS, core, "the run")
     if parsed["dataset"] not in DATASETS:
@@ -106,8 +109,15 @@ def make_config(**values) -> RunConfig:
     return RunConfig(**parsed, model_args=model_args, data_args=data_args)
 
 
+def core_defaults(model: str) -> dict:
+    """Default core settings for `model`: the global defaults with the model's own overrides."""
+    from engine.models import MODELS
+
+    return {**{o.name: o.default for o in CORE_OPTIONS}, **MODELS[model].defaults, "model": model}
+
+
 def default_config(**overrides) -> RunConfig:
     return make_config(**overrides)
 
 
-__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "default_config", "replace"]
+__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "default_config", "replace"]

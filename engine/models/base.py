@@ -19,6 +19,9 @@ class ModelSpec:
     build: Callable[..., nn.Module]  # build(args: dict, spec: dict) -> nn.Module
     options: tuple[Option, ...] = ()
     presets: dict[str, dict] = field(default_factory=dict)  # name -> model_args (plus core overrides)
+    # core settings this model trains best with (e.g. a higher lr for the convex single layer);
+    # applied where the user gave no value
+    defaults: dict = field(default_factory=dict)
     description: str = ""
 
 

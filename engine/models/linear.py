@@ -22,5 +22,6 @@ SPEC = ModelSpec(
     "linear", "Single layer (softmax regression)", ("text", "image", "table"), "vector",
     build=lambda args, spec: Linear(spec["input_dim"], spec["num_outputs"], args["bias"]),
     options=(Option("bias", "bool", True, "learn a bias vector"),),
+    defaults={"lr": 0.01},  # a convex problem: a larger step converges within the default epochs
     description="One affine layer; softmax + cross-entropy make it multinomial logistic regression.",
 )

@@ -12,9 +12,12 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.
 
 class MLP(nn.Module):
     def __init__(self, input_dim: int, num_outputs: int, layers: int = 1, width: int = 256,
-                 activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0):
+                 activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0,
+                 input_norm: bool = False):
         super().__init__()
         blocks: list[nn.Module] = [nn.Flatten()]  # images (B, H, W) and vectors (B, D) alike
+        if input_norm:  # learned standardisation of the inputs (mean word vectors have tiny, uneven scales)
+            blocks.append(nn.BatchNorm1d(input_dim))
         dim = input_dim
         for _ in range(layers):
             # bias is redundant right before batch norm (its shift absorbs it)
@@ -34,10 +37,11 @@ class MLP(nn.Module):
 
 OPTIONS = (
     Option("layers", "int", 2, "hidden layers", min=1, max=8),
-    Option("width", "int", 256, "units per hidden layer", min=1, max=4096),
+    Option("width", "int", 512, "units per hidden layer", min=1, max=4096),
     Option("activation", "str", "relu", "hidden activation", choices=tuple(ACTIVATIONS)),
     Option("batch_norm", "bool", True, "batch normalisation after each hidden linear layer"),
-    Option("dropout", "float", 0.2, "dropout probability after each hidden layer", min=0.0, max=0.9),
+    Option("dropout", "float", 0.4, "dropout probability after each hidden layer", min=0.0, max=0.9),
+    Option("input_norm", "bool", True, "batch-normalise the inputs"),
 )
 
 SPEC = ModelSpec(
@@ -46,11 +50,13 @@ SPEC = ModelSpec(
     options=OPTIONS,
     presets={
         "mnist 784-512-512-10 (dropout 0.2)": {
-            "model_args": {"layers": 2, "width": 512, "activation": "relu", "batch_norm": False, "dropout": 0.2},
+            "model_args": {"layers": 2, "width": 512, "activation": "relu", "batch_norm": False, "dropout": 0.2,
+                           "input_norm": False},
             "optimizer": "sgd", "lr": 0.1,
         },
         "book 784-50-10 (sigmoid)": {
-            "model_args": {"layers": 1, "width": 50, "activation": "sigmoid", "batch_norm": False, "dropout": 0.0},
+            "model_args": {"layers": 1, "width": 50, "activation": "sigmoid", "batch_norm": False, "dropout": 0.0,
+                           "input_norm": False},
             "optimizer": "sgd", "lr": 0.1, "batch_size": 100,
         },
     },
