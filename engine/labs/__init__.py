@@ -1,0 +1,6 @@
+"""Teaching labs: small, exact computations the dashboard shows beside the formulas.
+
+gradcheck (four gradients of one loss), numgrad_training (numerical-gradient training driven by the
+Trainer), timing (one epoch per batch size), softmax (softmax/cross-entropy by formula and autograd),
+linreg (gradient descent on y = b + w·x), generative (Gaussian classifiers vs logistic regression).
+"""
