@@ -16,7 +16,8 @@ from engine.options import ConfigError
 from engine.store import RunNotFound
 
 COMMAND_MODULES = ("engine.cli.data_cmds", "engine.cli.train_cmds", "engine.cli.jobs_cmds",
-                   "engine.cli.predict_cmd", "engine.cli.labs_cmds")
+                   "engine.cli.predict_cmd", "engine.cli.labs_cmds",
+                   "engine.cli.export_cmd")
 
 USER_ERRORS = (ConfigError, DataMissingError, CheckpointError, RunNotFound, FileNotFoundError, ValueError)
 

@@ -1,0 +1,82 @@
+"""Take a trained run away: as a standalone script, a TorchScript model, weights as JSON, or the
+checkpoint itself. Each format is an exporter in FORMATS: `fn(source, out_dir, **options) -> [paths]`.
+
+`python -m engine export RUN_ID --format FORMAT --out DIR` and the Runs page both call `export()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import checkpoint
+from engine.export.source import ExportError, ExportSource
+from engine.store import RunStore
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    title: str
+    description: str
+    write: Callable[..., list[Path]]  # write(source: ExportSource, out: Path, **options) -> files written
+
+
+FORMATS: dict[str, ExportFormat] = {}
+
+
+def register(fmt: ExportFormat) -> ExportFormat:
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def source_from_run(store: RunStore, run_id: str, which: str = "best") -> ExportSource:
+    """The run's best.pt (lowest valid loss; the weights its test metrics come from), else last.pt."""
+    store.get_run(run_id)  # RunNotFound names the fix
+    folder = store.run_dir(run_id)
+    names = ["best.pt", "last.pt"] if which == "best" else ["last.pt"]
+    for name in names:
+        if (folder / name).exists():
+            return ExportSource(checkpoint.load(folder / name), store.home, run_id=run_id,
+                                result=store.result(run_id) or {})
+    raise checkpoint.CheckpointError(f"run {run_id} has no checkpoint yet (it saves one per epoch); "
+                                     "export it after its first epoch")
+
+
+def source_from_checkpoint(path: str | Path, home=None) -> ExportSource:
+    return ExportSource(checkpoint.load(path), home, run_id=Path(path).stem)
+
+
+def export(source: ExportSource, fmt: str, out: str | Path, **options) -> list[Path]:
+    """Write format `fmt` of `source` into folder `out`; returns the files written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    out = Path(out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    return FORMATS[fmt].write(source, out, **options)
+
+
+def _register_builtin() -> None:
+    from engine.export import portable, script
+
+    register(ExportFormat("script", "Python script",
+                          "a standalone, readable predict script (torch + numpy only) with the weights "
+                          "(model.pt) and, for text runs, the word vectors (vectors.npz) beside it",
+                          script.write_script))
+    register(ExportFormat("torchscript", "TorchScript model",
+                          "the model alone as TorchScript (torch.jit.load, no Python class needed) plus the "
+                          "featurizer state as JSON", portable.write_torchscript))
+    register(ExportFormat("weights-json", "Weights as JSON",
+                          "every weight as nested lists with its shape, for a notebook or a spreadsheet "
+                          f"(models up to {portable.WEIGHTS_JSON_LIMIT:,} numbers)", portable.write_weights_json))
+    register(ExportFormat("checkpoint", "NN Lab checkpoint",
+                          "the run's checkpoint file, to predict with elsewhere "
+                          "(`python -m engine predict --checkpoint FILE`, or upload it on the Predict page)",
+                          portable.write_checkpoint))
+
+
+_register_builtin()
+
+__all__ = ["FORMATS", "ExportError", "ExportFormat", "ExportSource", "export", "register", "source_from_checkpoint",
+           "source_from_run"]
