@@ -1,0 +1,74 @@
+"""Batch-size timing (the mini-batch exercise): seconds per training epoch for B = 1, 2, 4 ... 1024
+on each device, the median of several repeats. The epochs are the Trainer's own epochs; a callback
+times them, synchronising the GPU so the clock measures the work and not the queueing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from engine.batching import TensorBatches, to_device
+from engine.config import make_config
+from engine.devices import available_devices, resolve_device, synchronize
+from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
+from engine.trainer import Callback, Trainer
+
+DEFAULT_SIZES = tuple(2 ** k for k in range(11))  # 1 .. 1024
+# The exercise's reported GPU times (seconds per epoch, single-layer net on the news features).
+# Only the two endpoints are given in the source documents; the page draws them as a reference.
+REFERENCE_GPU = {1: 5.44, 1024: 0.16}
+
+
+class EpochTimer(Callback):
+    """Wall-clock seconds of each training epoch, with the device synchronised at both ends."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+        self._t0 = 0.0
+
+    def on_epoch_start(self, trainer, state) -> None:
+        synchronize(trainer.device)
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, trainer, state) -> None:
+        synchronize(trainer.device)
+        self.seconds.append(time.perf_counter() - self._t0)
+
+
+def _devices(devices) -> list[str]:
+    if devices in (None, "all"):
+        return available_devices()
+    names = [devices] if isinstance(devices, str) else list(devices)
+    return [str(resolve_device(d)) for d in names]
+
+
+def time_epochs(dataset: str = "news", model: str = "linear", batch_sizes=DEFAULT_SIZES, devices="cpu",
+                repeats: int = 3, home=None, max_examples: int | None = None, seed: int = 1, **config):
+    """Yield one row per (device, batch size): {batch_size, seconds, examples_per_s, device, ...}.
+    `max_examples` times an epoch over that many training examples and scales to the full epoch."""
+    base = make_config(dataset=dataset, model=model, seed=seed, **config)
+    prep = prepare_data(base, home)
+    x_all, y_all = prep.tensors["train"], prep.targets["train"]
+    n_full = len(y_all)
+    n = min(n_full, max_examples) if max_examples else n_full
+    for device_name in _devices(devices):
+        device = torch.device(device_name)
+        x, y = to_device(x_all[:n], device), to_device(y_all[:n], device)
+        for b in batch_sizes:
+            cfg = base.with_changes(batch_size=int(b), device=device.type)
+            times = []
+            for r in range(repeats):
+                generator = seed_everything(seed + r)
+                net = build(cfg, prep.spec)
+                batches = TensorBatches(x, y, cfg.batch_size, shuffle=True, generator=generator)
+                optimizer, scheduler, per_batch = make_optimizer(net, cfg, len(batches))
+                timer = EpochTimer()
+                Trainer(net, optimizer, task=prep.spec["task"], scheduler=scheduler, callbacks=[timer],
+                        device=device, scheduler_per_batch=per_batch).fit(batches, None, epochs=1)
+                times.append(timer.seconds[0] * n_full / n)
+            sec = statistics.median(times)
+            yield {"batch_size": int(b), "seconds": sec, "examples_per_s": n_full / sec, "device": device.type,
+                   "repeats": repeats, "examples_timed": n, "examples_per_epoch": n_full,
+                   "dataset": dataset, "model": model, "all_seconds": times}
