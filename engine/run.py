@@ -49,6 +49,8 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         generator = seed_everything(cfg.seed)
         prep = prepare_data(cfg, store.home)
         model = build(cfg, prep.spec)
+        if row.get("parent") and not resume:  # same start, different choice
+            load_initial_weights(store, row["parent"], model)
         store.update(run_id, params=count_parameters(model)[0])
         has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
         train = TensorBatches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
@@ -89,6 +91,30 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         (folder / "error.log").write_text(traceback.format_exc())
         store.update(run_id, status="failed", error=message, finished=time.time(), worker_pid=None)
         return {"run_id": run_id, "status": "failed", "error": message, "seconds": time.perf_counter() - t0}
+
+
+def load_initial_weights(store: RunStore, parent: str, model: torch.nn.Module) -> None:
+    """Start `model` from run `parent`'s initial weights (its init.pt), so two runs that differ in one
+    choice (lr, optimizer, batch size) start from the same point. Refuses another architecture."""
+    try:
+        store.get_run(parent)
+    except KeyError:
+        raise ConfigError(f"cannot start from run {parent!r}: there is no such run") from None
+    path = store.run_dir(parent) / "init.pt"
+    if not path.exists():
+        raise ConfigError(f"run {parent} has no initial weights (init.pt): it never started training. "
+                          "Fix: start from a run that trained at least briefly")
+    init = checkpoint.load(path)["model"]
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in init.items()}
+    if own != theirs:
+        diff = sorted(k for k in own.keys() | theirs.keys() if own.get(k) != theirs.get(k))
+        raise ConfigError(
+            f"cannot start from run {parent}'s initial weights: its model differs from this one "
+            f"({', '.join(f'{k}: {theirs.get(k)} vs {own.get(k)}' for k in diff[:3])}). "
+            "Fix: keep that run's model, its settings and its features; change only the training settings "
+            "(lr, optimizer, batch size, epochs, schedule)")
+    model.load_state_dict(init)
 
 
 def _explain(exc: Exception) -> str:

@@ -35,6 +35,19 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
                 seen.add(opt.name)
                 _add(group, opt, f"extra__{opt.name}")
     parser.add_argument("--preset", default=argparse.SUPPRESS, help="a named preset of the model (see --list-presets)")
+    parser.add_argument("--init-from", metavar="RUN_ID", default=None,
+                        help="same start, different choice: start from run RUN_ID's initial weights and settings; "
+                             "the flags given change only those settings")
+
+
+def init_source(args: argparse.Namespace, home=None) -> tuple[str | None, RunConfig | None]:
+    """(parent run id, its config as the base of this run's config) for --init-from, else (None, None)."""
+    parent = getattr(args, "init_from", None)
+    if not parent:
+        return None, None
+    from engine.store import RunStore
+
+    return parent, RunConfig.from_dict(RunStore(home).get_run(parent)["config"])
 
 
 def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:

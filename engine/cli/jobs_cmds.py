@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.cli import emit
-from engine.cli.flags import add_run_flags, config_from_args
+from engine.cli.flags import add_run_flags, config_from_args, init_source
 
 
 def register(sub) -> None:
@@ -35,9 +35,10 @@ def register(sub) -> None:
 def run_submit(args) -> int:
     from engine.jobs import JobRunner
 
-    cfg = config_from_args(args)
+    parent, base = init_source(args, args.home)
+    cfg = config_from_args(args, base)
     runner = JobRunner(args.home)
-    run_id = runner.submit(cfg, owner=args.owner)
+    run_id = runner.submit(cfg, owner=args.owner, parent=parent)
     emit({"run_id": run_id}, True)
     if args.wait:
         run = runner.wait(run_id, timeout=24 * 3600)

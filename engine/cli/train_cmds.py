@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli import emit
-from engine.cli.flags import add_run_flags, config_from_args
+from engine.cli.flags import add_run_flags, config_from_args, init_source
 from engine.store import RunStore
 
 SUMMARY_KEYS = ("run_id", "status", "test_acc", "valid_acc", "test_mse", "valid_loss", "epochs", "seconds",
@@ -28,9 +28,10 @@ def register(sub) -> None:
 def run_train(args) -> int:
     from engine.run import execute
 
-    cfg = config_from_args(args)
+    parent, base = init_source(args, args.home)
+    cfg = config_from_args(args, base)
     store = RunStore(args.home)
-    run_id = store.create_run(cfg, owner=args.owner, status="running")
+    run_id = store.create_run(cfg, owner=args.owner, status="running", parent=parent)
     callbacks = []
     if not args.json:
         from engine.cli.progress import TqdmProgress
