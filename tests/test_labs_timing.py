@@ -16,7 +16,7 @@ def test_time_epochs_rows(home):
         assert r["examples_per_s"] * r["seconds"] == __import__("pytest").approx(r["examples_per_epoch"])
         assert r["examples_timed"] == 300
     # one example per step costs far more per epoch than 256 per step
-    assert rows[0]["seconds"] > 3 * rows[2]["seconds"]
+    assert rows[0]["seconds"] > 2 * rows[2]["seconds"]
 
 
 def test_epoch_timer_counts_each_epoch():

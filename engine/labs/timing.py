@@ -56,7 +56,10 @@ def time_epochs(dataset: str = "news", model: str = "linear", batch_sizes=DEFAUL
     for device_name in _devices(devices):
         device = torch.device(device_name)
         x, y = to_device(x_all[:n], device), to_device(y_all[:n], device)
-        for b in batch_sizes:
+        warm_up = True
+        # one untimed epoch first: lazy initialisation (kernels, allocator, optimizer code paths)
+        # would otherwise be charged to the first batch size timed
+        for b in [max(batch_sizes)] + list(batch_sizes):
             cfg = base.with_changes(batch_size=int(b), device=device.type)
             times = []
             for r in range(repeats):
@@ -68,6 +71,11 @@ def time_epochs(dataset: str = "news", model: str = "linear", batch_sizes=DEFAUL
                 Trainer(net, optimizer, task=prep.spec["task"], scheduler=scheduler, callbacks=[timer],
                         device=device, scheduler_per_batch=per_batch).fit(batches, None, epochs=1)
                 times.append(timer.seconds[0] * n_full / n)
+                if warm_up:
+                    break
+            if warm_up:
+                warm_up = False
+                continue
             sec = statistics.median(times)
             yield {"batch_size": int(b), "seconds": sec, "examples_per_s": n_full / sec, "device": device.type,
                    "repeats": repeats, "examples_timed": n, "examples_per_epoch": n_full,
