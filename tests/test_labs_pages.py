@@ -53,3 +53,12 @@ def test_timing_figure_has_reference_line():
     assert [t.name for t in fig.data] == ["measured · cpu", "exercise · GPU"]
     assert list(fig.data[1].x) == [1, 1024] and fig.layout.xaxis.type == "log"
     assert b"batch_size" in labs_timing.to_csv(df).splitlines()[0]
+
+
+def test_softmax_page(home):
+    at = AppTest.from_file(str(PAGES / "6_Softmax_lab.py"), default_timeout=120).run()
+    assert not at.exception
+    assert any("digits" in c.value for c in at.caption)
+    assert any("max |formula − autograd|" in m.value for m in at.markdown)
+    at.number_input(key="sm_seed").set_value(3).run()
+    assert not at.exception
