@@ -305,3 +305,39 @@ def test_a_tampered_checkpoint_is_refused_and_runs_nothing(tmp_path, capsys):
     assert "refused" in capsys.readouterr().err
     assert main(["export", "--checkpoint", str(path), "--format", "script", "--out", str(tmp_path / "o")]) == 2
     assert not _Evil.marker.exists()
+
+
+# --- the Runs page panel ------------------------------------------------------------------------
+def _panel_app():
+    import os
+
+    from engine.store import RunStore
+    from ui import export_panel
+
+    export_panel.render(RunStore(os.environ["NNLAB_HOME"]), os.environ["NNLAB_TEST_RUN"])
+
+
+def test_export_panel_prepares_downloads(digits_runs, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    home, runs = digits_runs
+    run_id = runs["mlp"]
+    monkeypatch.setenv("NNLAB_HOME", str(home))
+    monkeypatch.setenv("NNLAB_TEST_RUN", run_id)
+    at = AppTest.from_function(_panel_app, default_timeout=120).run()
+    assert not at.exception
+    assert {b.key for b in at.button} == {f"export_prepare_{f}_{run_id}" for f in
+                                          ("script", "torchscript", "weights-json", "checkpoint")}
+    at.button(key=f"export_prepare_script_{run_id}").click().run()
+    at.button(key=f"export_prepare_weights-json_{run_id}").click().run()
+    assert not at.exception and not at.error
+    script = at.session_state[f"export_script_{run_id}"]
+    assert script["name"].endswith("-script.zip") and {n for n, _ in script["listing"]} == {"predict.py", "model.pt"}
+    import io
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(script["data"])).namelist()
+    assert sorted(n.split("/")[-1] for n in names) == ["model.pt", "predict.py"]
+    weights = at.session_state[f"export_weights-json_{run_id}"]
+    assert weights["name"] == "weights.json" and json.loads(weights["data"])["model"] == "mlp"
+    assert len(at.get("download_button")) == 2

@@ -57,6 +57,27 @@ def export(source: ExportSource, fmt: str, out: str | Path, **options) -> list[P
     return FORMATS[fmt].write(source, out, **options)
 
 
+def bundle(source: ExportSource, fmt: str, **options) -> tuple[str, bytes, list[tuple[str, int]]]:
+    """An export as one downloadable file: (file name, bytes, [(name, size) of what it holds]).
+    A single-file export is that file; several files are zipped into <run>-<format>.zip."""
+    import io
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="nnlab-export-") as tmp:
+        files = export(source, fmt, tmp, **options)
+        listing = [(f.name, f.stat().st_size) for f in files]
+        if len(files) == 1:
+            return files[0].name, files[0].read_bytes(), listing
+        buf = io.BytesIO()
+        folder = f"{source.slug}-{fmt}"
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in files:  # .npz and .pt are compressed already: store them as they are
+                kind = zipfile.ZIP_STORED if f.suffix in (".npz", ".pt") else zipfile.ZIP_DEFLATED
+                zf.write(f, f"{folder}/{f.name}", compress_type=kind)
+        return f"{folder}.zip", buf.getvalue(), listing
+
+
 def _register_builtin() -> None:
     from engine.export import portable, script
 
@@ -78,5 +99,5 @@ def _register_builtin() -> None:
 
 _register_builtin()
 
-__all__ = ["FORMATS", "ExportError", "ExportFormat", "ExportSource", "export", "register", "source_from_checkpoint",
+__all__ = ["FORMATS", "ExportError", "ExportFormat", "ExportSource", "bundle", "export", "register", "source_from_checkpoint",
            "source_from_run"]
