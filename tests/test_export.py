@@ -161,13 +161,30 @@ def test_script_top_words_keeps_the_most_frequent_vectors(tmp_path):
         export(src, "script", tmp_path / "bad", top_words=-1)
 
 
-def test_script_unknown_model_names_the_alternatives(tmp_path, monkeypatch):
+def test_script_models_without_an_entry_are_built_by_parameter_names(digits_runs, tmp_path, monkeypatch):
     from engine.export import templates
 
-    src = ExportSource(text_checkpoint(model="linear"))
-    monkeypatch.delitem(templates.SCRIPT_MODELS, "linear")
-    with pytest.raises(ExportError, match="torchscript or checkpoint"):
+    home, runs = digits_runs
+    src = source_from_run(RunStore(home), runs["mlp"])
+    with_entry = export(src, "script", tmp_path / "a")[0].read_text()
+    monkeypatch.delitem(templates.SCRIPT_MODELS, "mlp")
+    assert export(src, "script", tmp_path / "b")[0].read_text() == with_entry
+
+
+def test_script_refuses_a_model_call_that_does_not_reproduce_the_model(digits_runs, tmp_path, monkeypatch):
+    from engine.export import templates
+
+    home, runs = digits_runs
+    src = source_from_run(RunStore(home), runs["mlp"])
+    monkeypatch.setitem(templates.SCRIPT_MODELS, "mlp", lambda args, spec: (
+        "MLP", {"input_dim": spec["input_dim"], "num_outputs": spec["num_outputs"], **args, "activation": "tanh"}))
+    with pytest.raises(ExportError, match="computes something else"):
         export(src, "script", tmp_path)
+    monkeypatch.setitem(templates.SCRIPT_MODELS, "mlp", lambda args, spec: (
+        "MLP", {"input_dim": spec["input_dim"], "num_outputs": spec["num_outputs"], **args, "width": 7}))
+    with pytest.raises(ExportError, match="does not take the trained weights"):
+        export(src, "script", tmp_path)
+    assert not (tmp_path / "predict.py").exists()
 
 
 @pytest.mark.slow

@@ -12,6 +12,8 @@ import json
 import pprint
 from pathlib import Path
 
+import torch
+
 from engine import atomic
 from engine.export import pysource
 from engine.export.source import ExportError, ExportSource
@@ -89,14 +91,50 @@ def _kwargs_source(kwargs: dict) -> str:
     return ", ".join(f"{k}={lit(v)}" for k, v in kwargs.items())
 
 
+def default_call(cls: type, args: dict, spec: dict) -> tuple[str, dict]:
+    """Constructor keyword arguments matched by name: each __init__ parameter from the model's
+    settings, else from the data spec (input_dim, num_outputs, ...), else its default."""
+    kwargs = {}
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.name in args:
+            kwargs[p.name] = args[p.name]
+        elif p.name in spec:
+            kwargs[p.name] = spec[p.name]
+        elif p.default is p.empty:
+            raise ExportError(f"cannot tell how to construct {cls.__name__}: no value for {p.name!r}")
+    unused = sorted(set(args) - set(kwargs))
+    if unused:
+        raise ExportError(f"cannot tell how {cls.__name__} uses the setting(s) {', '.join(unused)}")
+    return cls.__name__, kwargs
+
+
 def model_source(src: ExportSource) -> tuple[list[str], list[str], str]:
-    """(imports, definitions, constructor call) of the run's model."""
-    name = src.config.model
-    if name not in SCRIPT_MODELS:
-        raise ExportError(f"the script export does not know how to rebuild model {name!r} yet "
-                          f"(supported: {', '.join(SCRIPT_MODELS)}). Use the torchscript or checkpoint export.")
-    cls_name, kwargs = SCRIPT_MODELS[name](src.config.model_args, src.spec)
-    module = inspect.getmodule(type(src.model))
+    """(imports, definitions, constructor call) of the run's model. The call comes from SCRIPT_MODELS
+    or, for a model without an entry, from `default_call`; either way it is checked by rebuilding the
+    model from it and comparing outputs with the trained model."""
+    cls = type(src.model)
+    module = inspect.getmodule(cls)
+    if not module.__name__.startswith("engine.models"):
+        raise ExportError(f"model {src.config.model!r} is a {cls.__name__} from {module.__name__}; the script "
+                          "export copies model classes from engine/models only. Use the torchscript export.")
+    how = SCRIPT_MODELS.get(src.config.model) or (lambda args, spec: default_call(cls, args, spec))
+    cls_name, kwargs = how(src.config.model_args, src.spec)
+    rebuilt = getattr(module, cls_name)(**kwargs)
+    hint = (f"Fix: add an entry for {src.config.model!r} to SCRIPT_MODELS in engine/export/templates.py, "
+            "or use the torchscript export")
+    try:
+        rebuilt.load_state_dict(src.state_dict)
+    except RuntimeError as exc:
+        raise ExportError(f"{cls_name}({_kwargs_source(kwargs)}) does not take the trained weights "
+                          f"({str(exc)[:200]}). {hint}") from None
+    x = src.example_inputs()
+    with torch.no_grad():
+        if not torch.allclose(rebuilt.eval()(x), src.model.eval()(x), atol=1e-6):
+            raise ExportError(f"{cls_name}({_kwargs_source(kwargs)}) computes something else than the trained "
+                              f"model. {hint}")
     imports, defs = pysource.collect(module, [cls_name])
     return imports, defs, f"{cls_name}({_kwargs_source(kwargs)})"
 

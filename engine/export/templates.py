@@ -1,7 +1,7 @@
 """Per-model and per-featurizer pieces of the exported script. A new model (or featurizer) adds one
 entry here; the model's class source itself is copied from its engine module by `pysource.collect`.
 
-- SCRIPT_MODELS[model name](model_args, spec) -> (class name, constructor keyword arguments)
+- SCRIPT_MODELS[model name](model_args, spec) -> (class name, constructor keyword arguments); optional
 - SCRIPT_INPUTS[featurizer kind] -> ScriptInputs: script source that reads inputs and turns them
   into the model's input tensor, plus the side files it needs (e.g. the word vectors).
 """
@@ -16,7 +16,9 @@ import numpy as np
 
 from engine.export.source import ExportError, ExportSource
 
-# model name -> (model_args, spec) -> (class name in the model's module, constructor kwargs)
+# model name -> (model_args, spec) -> (class name in the model's module, constructor kwargs).
+# Optional: a model without an entry is constructed by matching its __init__ parameters by name to
+# its settings and the data spec (script.default_call); the export checks the result either way.
 SCRIPT_MODELS: dict[str, Callable[[dict, dict], tuple[str, dict]]] = {
     "linear": lambda args, spec: ("Linear", {"input_dim": spec["input_dim"], "num_outputs": spec["num_outputs"],
                                              "bias": args["bias"]}),
