@@ -1,0 +1,54 @@
+"""Train: pick data, a model and how to train it; start a run and watch it learn live."""
+
+import streamlit as st
+
+from engine.data import DATASETS
+from engine.store import ACTIVE
+from ui import config_form, live, state
+
+st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
+st.title(":material/model_training: Train a network")
+st.caption("Choose the data, the architecture and the training settings below, then press **Start training**. "
+           "Training runs in a background worker: you can leave this page, close the tab or start more runs "
+           "(they queue). Every run also appears on the Runs page.")
+
+home = str(state.home())
+action_bar = st.container(border=True)  # filled once the settings below are read
+live_box = st.container()
+st.subheader("Settings")
+cfg, values = config_form.render_form(home)
+
+spec = DATASETS[values["dataset"]]
+ready = spec.ready(home)
+shape = config_form.dataset_shape(values["dataset"], home) if ready else None
+params = config_form.parameter_count(cfg, shape) if cfg is not None else None
+with action_bar:
+    left, mid, right = st.columns([2, 4, 2], vertical_alignment="center")
+    left.metric("Parameters", f"{params:,}" if params is not None else "–",
+                help="weights and biases of the model these settings build")
+    if cfg is not None:
+        mid.markdown(f"**{spec.title}** · {config_form.MODELS[cfg.model].title}  \n"
+                     f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs} epochs"
+                     + (f" · early stopping (patience {cfg.patience})" if cfg.early_stopping else "")
+                     + (" · cosine schedule" if cfg.schedule == "cosine" else "") + f" · seed {cfg.seed}")
+    if not ready:
+        mid.warning(f"{spec.title} is not fetched yet: fetch it on the Home page first.")
+    started = right.button("Start training", icon=":material/play_arrow:", key="train_start", type="primary",
+                           disabled=cfg is None or not ready, width="stretch",
+                           help="queue this run for a background worker")
+    if started and cfg is not None:
+        run_id = state.runner().submit(cfg, owner=state.owner_id())
+        st.session_state["train_run_id"] = run_id
+        st.query_params["run"] = run_id  # the URL now shows this run (share it, reload it)
+        st.toast(f"Run {run_id} queued")
+
+run_id = st.query_params.get("run") or st.session_state.get("train_run_id")
+if not run_id:  # after a reload: follow this session's newest active run, if any
+    mine = [r for r in state.store().list_runs(ACTIVE) if r["owner"] == state.owner_id()]
+    run_id = mine[0]["id"] if mine else None
+with live_box:
+    if run_id:
+        live.live_run(run_id)
+    else:
+        st.info("No run started from this page yet. Press **Start training**: its loss and accuracy curves "
+                "appear here, epoch by epoch.")

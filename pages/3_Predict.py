@@ -1,0 +1,103 @@
+"""Predict: try a trained run on your own input and see what the model saw."""
+
+import importlib.util
+
+import pandas as pd
+import streamlit as st
+
+from engine.checkpoint import CheckpointError
+from engine.predict import InputError, Predictor
+from engine.store import FINISHED
+from ui import charts, state
+from ui.text_view import escape_markdown, token_markdown
+
+EXAMPLES = (
+    "Apple unveils its first foldable iPhone",
+    "Federal Reserve raises interest rates for the third time this year",
+    "Taylor Swift announces extra dates for her stadium tour",
+    "WHO warns measles cases are rising across Europe",
+)
+
+st.set_page_config(page_title="Predict · NN Lab", page_icon=":material/online_prediction:", layout="wide")
+st.title(":material/online_prediction: Predict")
+st.caption("Pick a finished run and give it an input it has never seen. The model answers with a probability "
+           "for every class; below, you see exactly what it was given after preprocessing.")
+
+
+@st.cache_resource(show_spinner="Loading the trained model…", max_entries=4)
+def load_predictor(home: str, run_id: str, mtime: float) -> Predictor:
+    """One Predictor per (run, checkpoint version); a newer checkpoint (a resumed run) reloads."""
+    return Predictor.from_run(state.store(), run_id)
+
+
+def checkpoint_mtime(run_id: str) -> float | None:
+    folder = state.store().run_dir(run_id)
+    for name in ("best.pt", "last.pt"):
+        if (folder / name).exists():
+            return (folder / name).stat().st_mtime
+    return None
+
+
+store = state.store()
+runs = [r for r in store.list_runs(FINISHED) if checkpoint_mtime(r["id"]) is not None]
+if not runs:
+    st.info("No trained run yet. Train one first (a news-headline run lets you type headlines here).")
+    st.page_link("pages/1_Train.py", label="Train a network", icon=":material/model_training:")
+    st.stop()
+
+labels = {}
+for r in runs:
+    acc = (store.result(r["id"]) or {}).get("test_acc")
+    labels[r["id"]] = f"{r['id']} · {r['name']}" + (f" · test acc {acc:.3f}" if acc is not None else "")
+run_id = st.selectbox("Trained run", list(labels), format_func=labels.get, key="predict_run")
+try:
+    predictor = load_predictor(str(state.home()), run_id, checkpoint_mtime(run_id))
+except (CheckpointError, OSError, ValueError) as exc:
+    st.error(f"This run's model cannot be loaded: {exc}")
+    st.stop()
+st.caption(f"{predictor.model_name} trained on **{predictor.config.dataset}**; classes: "
+           + ", ".join(escape_markdown(c) for c in predictor.classes))
+
+if predictor.kind == "text":
+    def use_example(text: str) -> None:
+        st.session_state["predict_text"] = text
+
+    st.markdown("**Try an example** (written after the 2014 training data was collected):")
+    ex_cols = st.columns(len(EXAMPLES))
+    for i, (col, example) in enumerate(zip(ex_cols, EXAMPLES, strict=True)):
+        col.button(example, key=f"predict_example_{i}", on_click=use_example, args=(example,),
+                   width="stretch")
+    text = st.text_input("Headline", key="predict_text", placeholder="Type a news headline and press Enter")
+    go = st.button("Classify", key="predict_go", type="primary")
+    if not text and not go:
+        st.caption("Type a headline above (or pick an example) to see what the model makes of it.")
+        st.stop()
+    try:
+        item = predictor.predict_texts([text])[0]
+    except InputError as exc:
+        st.warning(str(exc))
+        st.stop()
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(charts.probability_figure(item["probs"], "Class probabilities (softmax output)"),
+                        key="predict_probs")
+        st.caption("The softmax of the network's output: one probability per class, summing to 1.")
+    with right:
+        st.metric("Prediction", item["label"], f"{item['probs'][item['label']]:.1%} sure", delta_color="off")
+        tokens = item.get("tokens") or []
+        known = sum(t["known"] for t in tokens)
+        st.markdown("**What the model saw** (lower-cased words; ~~struck~~ = not in the vocabulary, ignored):")
+        st.markdown(token_markdown(tokens) if tokens else "*no words at all*")
+        st.caption(f"{known} of {len(tokens)} words are in the word vectors; the input is the mean of their "
+                   "vectors." + (" With no known word the input is all zeros, so the answer is a guess."
+                                 if tokens and not known else ""))
+        if tokens:
+            st.dataframe(pd.DataFrame([{"token": t["token"], "in vocabulary": t["known"]} for t in tokens]),
+                         hide_index=True, key="predict_tokens")
+elif importlib.util.find_spec("ui.predict_image") is not None:
+    import ui.predict_image
+
+    ui.predict_image.render(predictor)
+else:
+    st.info(f"Trying {predictor.kind} inputs here is not available yet: pick a news-headline run to type "
+            "headlines, or see this run's mistakes on the Runs page.")

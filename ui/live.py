@@ -1,0 +1,146 @@
+"""The live view of one run: a fragment that re-reads the RunStore every second while the run is
+queued or running, and redraws the progress bar, ETA, status and loss/accuracy curves.
+
+Only the fragment reruns on its timer; the Train page's settings widgets stay outside it. When the
+run ends, the fragment asks for one full rerun, after which the view is drawn without a timer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from engine.store import ACTIVE
+from ui import charts, state
+from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET
+
+REFRESH_SECONDS = 1.0
+STATUS_TEXT = {
+    "queued": ":gray-badge[:material/hourglass_top: queued]",
+    "running": ":blue-badge[:material/directions_run: running]",
+    "done": ":green-badge[:material/check_circle: done]",
+    "stopped": ":orange-badge[:material/stop_circle: stopped]",
+    "diverged": ":red-badge[:material/trending_up: diverged]",
+    "failed": ":red-badge[:material/error: failed]",
+    "interrupted": ":orange-badge[:material/warning: interrupted]",
+}
+
+
+def progress_summary(run: dict, metrics: pd.DataFrame) -> dict:
+    """Pure: epochs done, fraction done (counting the batches of the epoch under way), seconds per
+    epoch so far and the time left at most (early stopping may end the run sooner)."""
+    max_epochs = int(run.get("max_epochs") or run["config"].get("epochs") or 1)
+    done = int(run.get("epoch") or 0)
+    fraction = done / max_epochs
+    seconds = None
+    if not metrics.empty:
+        secs = metrics[(metrics["name"] == "epoch_seconds") & (metrics["epoch"] > 0)]["value"].dropna()
+        seconds = float(secs.mean()) if len(secs) else None
+        spe = charts.steps_per_epoch(metrics)
+        if spe and run.get("status") == "running":
+            last_step = float(metrics["step"].max())
+            within = max(0.0, min(1.0, last_step / spe - done))
+            fraction = (done + within) / max_epochs
+    remaining = max(0, max_epochs - done)
+    eta = seconds * (remaining - (fraction * max_epochs - done)) if seconds is not None else None
+    return {"epochs_done": done, "max_epochs": max_epochs, "fraction": max(0.0, min(1.0, fraction)),
+            "epoch_seconds": seconds, "eta_seconds": None if eta is None else max(0.0, eta)}
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def references_for(run: dict) -> dict[str, float] | None:
+    """The exercise's test accuracies as reference lines, for news-headline runs only."""
+    return EXERCISE_REFERENCES if run["config"].get("dataset") == REFERENCE_DATASET else None
+
+
+def _stop(run_id: str) -> None:
+    status = state.runner().cancel(run_id)
+    st.session_state[f"live_stop_msg_{run_id}"] = (
+        "Stopped before it started." if status == "stopped"
+        else "Stop requested: the run ends after its current batch.")
+
+
+def _draw(run_id: str, was_active: bool) -> None:
+    store = state.store()
+    try:
+        run = store.get_run(run_id)
+    except KeyError:
+        st.info("This run was deleted.")
+        return
+    metrics = store.metrics(run_id)
+    info = progress_summary(run, metrics)
+    status = run["status"]
+    head, stop_col = st.columns([5, 1], vertical_alignment="center")
+    head.markdown(f"#### Run `{run_id}` {STATUS_TEXT.get(status, status)}")
+    head.caption(f"{run['name']} · device {run.get('device') or 'not yet chosen'}"
+                 + (f" · {run['params']:,} parameters" if run.get("params") else ""))
+    if status in ACTIVE:
+        stop_col.button("Stop", icon=":material/stop:", key=f"live_stop_{run_id}", on_click=_stop, args=(run_id,), type="primary",
+                        help="ask the worker to stop after its current batch (checkpoints are kept)")
+    msg = st.session_state.get(f"live_stop_msg_{run_id}")
+    if msg and status in ACTIVE:
+        st.info(msg)
+    label = f"Epoch {info['epochs_done']} of {info['max_epochs']} finished"
+    if status == "running":
+        label += f" · about {format_seconds(info['epoch_seconds'])} per epoch" if info["epoch_seconds"] else ""
+        label += f" · at most {format_seconds(info['eta_seconds'])} left" if info["eta_seconds"] is not None else ""
+    st.progress(info["fraction"], text=label)
+    if status == "running" and info["eta_seconds"] is not None and run["config"].get("early_stopping"):
+        st.caption("Early stopping is on: the run may end before the last epoch.")
+    if run.get("error") and status not in ACTIVE:
+        (st.warning if status in ("stopped", "interrupted") else st.error)(run["error"])
+    result = store.result(run_id) or {}
+    if status == "done" or result.get("test_acc") is not None:
+        cols = st.columns(3)
+        if result.get("test_acc") is not None:
+            cols[0].metric("Test accuracy (best epoch's weights)", f"{result['test_acc']:.3f}")
+        if result.get("valid_acc") is not None:
+            cols[1].metric("Valid accuracy", f"{result['valid_acc']:.3f}")
+        cols[2].page_link("pages/2_Runs.py", label="Details on the Runs page", icon=":material/monitoring:")
+    if metrics.empty:
+        st.caption("The curves appear when the first batches are done.")
+    else:
+        left, right = st.columns(2)
+        left.plotly_chart(charts.curve_figure(metrics, "loss", "Loss per epoch"), key=f"live_loss_{run_id}")
+        right.plotly_chart(charts.curve_figure(metrics, "acc", "Accuracy per epoch", references_for(run)),
+                           key=f"live_acc_{run_id}")
+        st.caption("Loss: cross-entropy on the training split (blue; the thin line is a running average over "
+                   "batches) and on the validation split (orange), after each epoch. Accuracy: share of "
+                   "examples classified correctly. Valid going up while train keeps going down = overfitting."
+                   + (" Dashed lines: the exercise's reported test accuracies." if references_for(run) else ""))
+    if was_active and status not in ACTIVE:
+        st.rerun()  # one full rerun: the page redraws without the timer
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _live(run_id: str) -> None:
+    _draw(run_id, was_active=True)
+
+
+@st.fragment
+def _still(run_id: str) -> None:
+    _draw(run_id, was_active=False)
+
+
+def live_run(run_id: str) -> None:
+    """Draw run `run_id`, refreshing every second while it is queued or running."""
+    try:
+        active = state.store().get_run(run_id)["status"] in ACTIVE
+    except KeyError:
+        st.info(f"Run {run_id} no longer exists.")
+        return
+    (_live if active else _still)(run_id)
