@@ -26,7 +26,7 @@ from engine.predict import Predictor
 from engine.run import execute
 from engine.store import RunStore
 
-SCRIPT_IMPORTS = {"argparse", "json", "pathlib", "numpy", "torch", "re", "unicodedata"}
+SCRIPT_IMPORTS = {"__future__", "argparse", "json", "pathlib", "numpy", "torch", "re", "unicodedata"}
 TRICKY = [
     "Obama\u2019s COVID-19 plan \u2014 \u201cdon\u2019t panic\u201d",
     "\ufb01x the na\u00efve caf\u00e9",  # ligature fi (NFKC), accents
@@ -358,3 +358,20 @@ def test_export_panel_prepares_downloads(digits_runs, monkeypatch):
     weights = at.session_state[f"export_weights-json_{run_id}"]
     assert weights["name"] == "weights.json" and json.loads(weights["data"])["model"] == "mlp"
     assert len(at.get("download_button")) == 2
+
+
+def test_script_image_featurizer_without_an_entry_is_copied_from_the_engine(digits_runs, tmp_path, monkeypatch):
+    from engine.data.digits import load
+    from engine.export import templates
+
+    home, runs = digits_runs
+    src = source_from_run(RunStore(home), runs["mlp"])
+    monkeypatch.delitem(templates.SCRIPT_INPUTS, "flat_pixels")
+    export(src, "script", tmp_path / "out")
+    script = (tmp_path / "out" / "predict.py").read_text()
+    assert "class FlatPixels" in script and "FlatPixels.from_state(" in script
+    assert script_imports(tmp_path / "out" / "predict.py") <= SCRIPT_IMPORTS | {"dataclasses", "collections"}
+    images = load(home).test.x[:9]
+    np.save(tmp_path / "d.npy", images)
+    results = run_script(tmp_path / "out", "--npy", str(tmp_path / "d.npy"))
+    assert_same_probs(results, src.predictor.probabilities(images), src.predictor.classes)

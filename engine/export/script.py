@@ -17,7 +17,7 @@ import torch
 from engine import atomic
 from engine.export import pysource
 from engine.export.source import ExportError, ExportSource
-from engine.export.templates import SCRIPT_INPUTS, SCRIPT_MODELS
+from engine.export.templates import SCRIPT_INPUTS, SCRIPT_MODELS, ScriptInputs, generic_image_inputs
 
 SCRIPT_FILE = "predict.py"
 WEIGHTS_FILE = "model.pt"
@@ -33,6 +33,8 @@ Usage:
   {usage}
 Prints one JSON line per input: {{"label": ..., "probs": {{class: probability}}}}.
 """
+
+from __future__ import annotations
 
 import argparse
 import json
@@ -80,8 +82,8 @@ if __name__ == "__main__":
     main()
 '''
 
-USAGE = {"mean_vectors": 'python {script} --text "Apple unveils a new iPhone"   (or --input-file headlines.txt)',
-         "flat_pixels": "python {script} --npy digits.npy"}
+USAGE = {"text": 'python {script} --text "Apple unveils a new iPhone"   (or --input-file headlines.txt)',
+         "image": "python {script} --npy images.npy"}
 
 
 def _kwargs_source(kwargs: dict) -> str:
@@ -139,12 +141,18 @@ def model_source(src: ExportSource) -> tuple[list[str], list[str], str]:
     return imports, defs, f"{cls_name}({_kwargs_source(kwargs)})"
 
 
-def build_script(src: ExportSource, options: dict) -> str:
+def script_inputs(src: ExportSource) -> ScriptInputs:
     kind = src.ckpt["featurizer"]["kind"]
-    if kind not in SCRIPT_INPUTS:
-        raise ExportError(f"the script export does not know the {kind!r} featurizer yet "
-                          f"(supported: {', '.join(SCRIPT_INPUTS)}). Use the torchscript or checkpoint export.")
-    inputs = SCRIPT_INPUTS[kind]
+    if kind in SCRIPT_INPUTS:
+        return SCRIPT_INPUTS[kind]
+    if src.spec.get("kind") == "image":
+        return generic_image_inputs(src)
+    raise ExportError(f"the script export does not know the {kind!r} featurizer yet "
+                      f"(supported: {', '.join(SCRIPT_INPUTS)}). Use the torchscript or checkpoint export.")
+
+
+def build_script(src: ExportSource, options: dict) -> str:
+    inputs = script_inputs(src)
     imports = ["import numpy as np", "import torch"]
     sections = []
     for module_name, names in inputs.engine_code:
@@ -163,7 +171,7 @@ def build_script(src: ExportSource, options: dict) -> str:
         title=f"{src.config.short_name()}: predict with a model trained in NN Lab.",
         run_id=src.run_id, weights_file=WEIGHTS_FILE,
         extra_files=f"\n  {notes}" if notes else "",
-        usage=USAGE.get(kind, "python {script} --help").format(script=SCRIPT_FILE),
+        usage=USAGE.get(src.spec.get("kind"), "python {script} --help").format(script=SCRIPT_FILE),
         imports="\n".join(unique_imports), task=src.spec.get("task", "classification"),
         classes=list(src.spec.get("classes", [])),
         config=pprint.pformat(src.config.to_dict(), width=100, sort_dicts=True),
@@ -182,5 +190,4 @@ def write_script(src: ExportSource, out: Path, top_words: int | None = None, **_
         fh.write(text.encode("utf-8"))
     weights = out / WEIGHTS_FILE
     atomic.torch_save(src.state_dict, weights)
-    kind = src.ckpt["featurizer"]["kind"]
-    return [script, weights, *SCRIPT_INPUTS[kind].files(src, out, options)]
+    return [script, weights, *script_inputs(src).files(src, out, options)]

@@ -8,6 +8,7 @@ entry here; the model's class source itself is copied from its engine module by 
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ class ScriptInputs:
     """`source(src)` must define, in the script: add_input_args(parser), read_inputs(args) -> items,
     featurize(items) -> tensor, describe(item, args) -> dict (extra JSON fields per input).
     `engine_code`: (module, names) whose engine source is copied in verbatim (e.g. the tokenizer).
+    An image featurizer without an entry gets `generic_image_inputs`.
     `files(src, out, options)` writes the side files and returns them."""
     source: Callable[[ExportSource], str]
     files: Callable[[ExportSource, Path, dict], list[Path]] = lambda src, out, options: []
@@ -125,16 +127,8 @@ def _mean_vectors_notes(src: ExportSource, options: dict) -> str:
     return f"vectors.npz: {which} of the run's word vectors ({src.predictor.featurizer.source})"
 
 
-# --- images: flattened pixels -----------------------------------------------------------------
-FLAT_PIXELS_SOURCE = '''
-# --- features: an image (H, W) in [0, 1] -> its pixels as one row -----------------------------
-IMAGE_SHAPE = {shape!r}
-
-
-def featurize(images):
-    images = np.asarray(images, dtype=np.float32)
-    return torch.from_numpy(images.reshape(len(images), -1).copy())
-
+# --- images ------------------------------------------------------------------------------------
+IMAGE_IO_SOURCE = '''
 
 def add_input_args(parser):
     parser.add_argument("--npy", required=True,
@@ -154,6 +148,50 @@ def describe(image, args):
     return {{}}
 '''
 
+FLAT_PIXELS_SOURCE = '''
+# --- features: an image (H, W) in [0, 1] -> its pixels as one row -----------------------------
+IMAGE_SHAPE = {shape!r}
+
+
+def featurize(images):
+    images = np.asarray(images, dtype=np.float32)
+    return torch.from_numpy(images.reshape(len(images), -1).copy())
+''' + IMAGE_IO_SOURCE
+
+GENERIC_IMAGE_SOURCE = '''
+# --- features: NN Lab's {cls} with the run's state (the class is copied above) ----------------
+IMAGE_SHAPE = {shape!r}
+FEATURIZER = {cls}.from_state({state!r})
+
+
+def featurize(images):
+    return FEATURIZER.transform(np.asarray(images, dtype=np.float32))
+''' + IMAGE_IO_SOURCE
+
+
+def image_shape(src: ExportSource) -> tuple:
+    shape = src.spec.get("image_shape") or src.ckpt["featurizer"].get("shape")
+    if not shape:
+        raise ExportError("the checkpoint does not record its image shape")
+    return tuple(int(v) for v in shape)
+
+
+def generic_image_inputs(src: ExportSource) -> ScriptInputs:
+    """For an image featurizer without its own entry: copy its class from the engine (pysource refuses it
+    if it needs NN Lab imports) and rebuild it from its state in the script."""
+    cls = type(src.predictor.featurizer)
+    state = src.ckpt["featurizer"]
+    try:
+        ok = ast.literal_eval(repr(state)) == state  # plain literals only: the state is written into the script
+    except (ValueError, SyntaxError):
+        ok = False
+    if not ok:
+        raise ExportError(f"the {state.get('kind')!r} featurizer state is not plain data; use the torchscript export")
+    return ScriptInputs(
+        source=lambda s: GENERIC_IMAGE_SOURCE.format(cls=cls.__name__, state=state, shape=image_shape(s)),
+        engine_code=((cls.__module__, (cls.__name__,)),),
+    )
+
 
 SCRIPT_INPUTS: dict[str, ScriptInputs] = {
     "mean_vectors": ScriptInputs(
@@ -163,6 +201,6 @@ SCRIPT_INPUTS: dict[str, ScriptInputs] = {
         notes=_mean_vectors_notes,
     ),
     "flat_pixels": ScriptInputs(
-        source=lambda src: FLAT_PIXELS_SOURCE.format(shape=tuple(src.ckpt["featurizer"]["shape"])),
+        source=lambda src: FLAT_PIXELS_SOURCE.format(shape=image_shape(src)),
     ),
 }
