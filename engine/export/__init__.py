@@ -6,6 +6,7 @@ checkpoint itself. Each format is an exporter in FORMATS: `fn(source, out_dir, *
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,12 @@ def export(source: ExportSource, fmt: str, out: str | Path, **options) -> list[P
         raise ExportError(f"unknown export format {fmt!r}: expected one of {', '.join(FORMATS)}")
     out = Path(out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    return FORMATS[fmt].write(source, out, **options)
+    files = FORMATS[fmt].write(source, out, **options)
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in files:  # atomic writes create private (0600) files; exports are for sharing
+        f.chmod(0o666 & ~mask)
+    return files
 
 
 def bundle(source: ExportSource, fmt: str, **options) -> tuple[str, bytes, list[tuple[str, int]]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import pprint
 from pathlib import Path
 
@@ -35,10 +34,6 @@ Prints one JSON line per input: {{"label": ..., "probs": {{class: probability}}}
 """
 
 from __future__ import annotations
-
-import argparse
-import json
-from pathlib import Path
 
 {imports}
 
@@ -68,11 +63,11 @@ def main(argv=None):
     model = load_model()
     with torch.no_grad():
         out = model(featurize(items)).float()
-    for item, row in zip(items, out):
+    for item, row in zip(items, out, strict=True):
         if TASK == "classification":
             probs = torch.softmax(row, dim=0)
             result = {{"label": CLASSES[int(probs.argmax())],
-                      "probs": {{c: float(p) for c, p in zip(CLASSES, probs)}}}}
+                      "probs": {{c: float(p) for c, p in zip(CLASSES, probs, strict=True)}}}}
         else:
             result = {{"value": float(row.reshape(-1)[0])}}
         print(json.dumps({{**result, **describe(item, args)}}))
@@ -90,7 +85,9 @@ def _kwargs_source(kwargs: dict) -> str:
     def lit(v):
         return repr(list(v)) if isinstance(v, tuple) else repr(v)
 
-    return ", ".join(f"{k}={lit(v)}" for k, v in kwargs.items())
+    parts = [f"{k}={lit(v)}" for k, v in kwargs.items()]
+    one_line = ", ".join(parts)
+    return one_line if len(one_line) <= 70 else "\n        " + ",\n        ".join(parts) + ",\n    "
 
 
 def default_call(cls: type, args: dict, spec: dict) -> tuple[str, dict]:
@@ -153,7 +150,7 @@ def script_inputs(src: ExportSource) -> ScriptInputs:
 
 def build_script(src: ExportSource, options: dict) -> str:
     inputs = script_inputs(src)
-    imports = ["import numpy as np", "import torch"]
+    imports = ["import argparse", "import json", "from pathlib import Path", "import numpy as np", "import torch"]
     sections = []
     for module_name, names in inputs.engine_code:
         mod_imports, defs = pysource.collect(importlib.import_module(module_name), list(names))
@@ -165,17 +162,22 @@ def build_script(src: ExportSource, options: dict) -> str:
     imports += m_imports
     module_path = inspect.getmodule(type(src.model)).__name__.replace(".", "/")
     sections.append(f"# --- the model (copied from NN Lab's {module_path}.py) ---\n" + "\n\n\n".join(m_defs))
-    unique_imports = sorted(dict.fromkeys(imports), key=lambda s: (s.startswith("from"), s))
+    def third_party(line: str) -> bool:
+        return line.split()[1].split(".")[0] in ("numpy", "torch")
+
+    unique = list(dict.fromkeys(imports))
+    stdlib = sorted((i for i in unique if not third_party(i)), key=lambda s: (s.startswith("from"), s))
+    other = sorted((i for i in unique if third_party(i)), key=lambda s: (s.startswith("from"), s))
     notes = inputs.notes(src, options)
     header = HEADER.format(
         title=f"{src.config.short_name()}: predict with a model trained in NN Lab.",
         run_id=src.run_id, weights_file=WEIGHTS_FILE,
         extra_files=f"\n  {notes}" if notes else "",
         usage=USAGE.get(src.spec.get("kind"), "python {script} --help").format(script=SCRIPT_FILE),
-        imports="\n".join(unique_imports), task=src.spec.get("task", "classification"),
+        imports="\n".join(stdlib) + "\n\n" + "\n".join(other), task=src.spec.get("task", "classification"),
         classes=list(src.spec.get("classes", [])),
         config=pprint.pformat(src.config.to_dict(), width=100, sort_dicts=True),
-        results=json.dumps(src.summary()),
+        results=pprint.pformat(src.summary(), width=100, sort_dicts=False),
     )
     body = "\n\n\n".join(sections)
     return header + "\n\n" + body + "\n" + MAIN.format(call=call, weights_file=WEIGHTS_FILE, run_id=src.run_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import atomic
 from engine.export.source import ExportError, ExportSource
 
 # model name -> (model_args, spec) -> (class name in the model's module, constructor kwargs).
@@ -62,7 +63,8 @@ def write_vectors(src: ExportSource, out: Path, options: dict) -> list[Path]:
         raise ExportError("a word of the vectors contains a line break; cannot store them as lines")
     blob = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
     path = out / VECTORS_FILE
-    np.savez_compressed(path, words=blob, matrix=matrix)
+    with atomic.atomic_open(path, "wb") as fh:
+        np.savez_compressed(fh, words=blob, matrix=matrix)
     return [path]
 
 
@@ -122,9 +124,10 @@ def describe(title, args):
 
 
 def _mean_vectors_notes(src: ExportSource, options: dict) -> str:
+    total = len(src.predictor.featurizer.kv.index_to_key)
     top = options.get("top_words")
-    which = f"the {int(top):,} most frequent words" if top else "all words"
-    return f"vectors.npz: {which} of the run's word vectors ({src.predictor.featurizer.source})"
+    which = f"the {min(int(top), total):,} most frequent of {total:,} words" if top else f"all {total:,} words"
+    return f"{VECTORS_FILE}  word vectors ({src.predictor.featurizer.source}): {which}"
 
 
 # --- images ------------------------------------------------------------------------------------
