@@ -104,14 +104,14 @@ if result.get("confusion_matrix"):
     classes = result["classes"]
     st.markdown("#### Confusion matrix")
     normalize = st.toggle("Show shares of each true class", key="runs_cm_normalize", value=True)
-    st.plotly_chart(charts.confusion_figure(result["confusion_matrix"], classes, normalize),
+    st.plotly_chart(charts.confusion_figure(result["confusion_matrix"], classes, normalize, title=""),
                     key="runs_confusion")
     st.caption("Rows: the true class; columns: the class the model predicted (weights of the epoch with the "
                "lowest validation loss, on the test split). The diagonal holds the correct predictions.")
     st.markdown("#### Per-class precision, recall and F1")
     report = result.get("report") or {}
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.per_class_figure(report, classes), key="runs_per_class")
+    left.plotly_chart(charts.per_class_figure(report, classes, title=""), key="runs_per_class")
     right.dataframe(charts.per_class_table(report, classes), hide_index=True, key="runs_per_class_table",
                     column_config={k: st.column_config.NumberColumn(format="%.3f")
                                    for k in ("precision", "recall", "F1")})

@@ -17,8 +17,8 @@ FONT = {"size": 15}
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 380) -> go.Figure:
-    fig.update_layout(title={"text": title}, xaxis_title=x_title, yaxis_title=y_title, height=height,
-                      font=FONT, margin={"l": 60, "r": 20, "t": 60, "b": 50},
+    fig.update_layout(title={"text": title} if title else None, xaxis_title=x_title, yaxis_title=y_title, height=height,
+                      font=FONT, margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
                       hovermode="x unified")
     return fig
@@ -102,7 +102,9 @@ def overlay_figure(metrics: pd.DataFrame, labels: Mapping[str, str], metric: str
                                  line={"width": 2.5}))
     add_reference_lines(fig, references)
     name = METRIC_TITLES.get(metric, metric)
-    fig = _layout(fig, title or f"{split} {name.lower()} per epoch", "epoch", f"{split} {name.lower()}", height=420)
+    fig = _layout(fig, title or f"{split} {name.lower()} per epoch", "epoch", f"{split} {name.lower()}",
+                  height=460 + 22 * len(labels))
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0})
     if metric == "acc":
         fig.update_yaxes(tickformat=".0%")
     return fig
@@ -136,7 +138,8 @@ def per_class_figure(report: Mapping[str, Mapping[str, float]], classes: Sequenc
     for metric, color in (("precision", "#2563eb"), ("recall", "#ea580c"), ("f1-score", "#16a34a")):
         values = [float(report.get(c, {}).get(metric, float("nan"))) for c in classes]
         fig.add_trace(go.Bar(x=list(classes), y=values, name=metric.replace("-score", ""), marker_color=color,
-                             text=[f"{v:.2f}" for v in values], textposition="outside"))
+                             text=[f"{v:.2f}" for v in values] if len(classes) <= 5 else None,
+                             textposition="outside"))
     fig = _layout(fig, title, "class", "score", height=400)
     fig.update_layout(barmode="group", hovermode="closest")
     fig.update_yaxes(range=[0, 1.1])

@@ -266,7 +266,21 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
                                          help="only the devices this server has are offered")
     try:
         cfg = make_config(**values)
+        check_features(cfg)
     except ConfigError as exc:
         st.error(f"These settings cannot train: {exc}")
         return None, values
     return cfg, values
+
+
+def check_features(cfg: RunConfig) -> None:
+    """A word2vec file must exist on this server before a run can use it (caught here, not in the worker)."""
+    if DATASETS[cfg.dataset].kind != "text" or not cfg.features.startswith("word2vec:"):
+        return
+    path = cfg.features.split(":", 1)[1]
+    if not path:
+        raise ConfigError("give the path of a word2vec file (e.g. GoogleNews-vectors-negative300.bin.gz), "
+                          "or choose the embedded GloVe vectors")
+    if not Path(path).expanduser().is_file():
+        raise ConfigError(f"the word2vec file {path} is not on this server. Fix: give the path of a "
+                          ".bin/.bin.gz/.txt word2vec file, or choose the embedded GloVe vectors")
