@@ -77,6 +77,8 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         callbacks += [ckpt, *extra_callbacks]
         trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
                           scheduler_per_batch=per_batch)
+        if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
+            store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
         state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch)
         status = STOP_STATUS.get(state.stop_reason or "", "done")
         summary = _finish(store, run_id, trainer, prep, folder, status)

@@ -57,6 +57,7 @@ class Trainer:
         self.loss_fn = nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
         self.callbacks = list(callbacks)
         self.device = torch.device(device)
+        self.model.to(self.device)  # in place: the optimizer keeps pointing at the same parameters
         self.grad_clip = grad_clip
         self.scheduler_per_batch = scheduler_per_batch
 

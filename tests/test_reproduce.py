@@ -97,6 +97,10 @@ def test_runs_from_the_same_initial_weights_differ_only_by_the_choice(home, batc
     mb = {(e, n): v for e, _, s, n, v in epoch_metrics(home, b) if s == "train"}
     assert ma[(1, "loss")] != mb[(1, "loss")]
     assert ma[(1, "lr")] == 0.05 and mb[(1, "lr")] == 0.5
+    # the curves start from identical epoch-0 metrics (valid loss/acc of the shared initial weights)
+    va = {n: v for e, _, s, n, v in epoch_metrics(home, a) if s == "valid" and e == 0}
+    vb = {n: v for e, _, s, n, v in epoch_metrics(home, b) if s == "valid" and e == 0}
+    assert set(va) == {"loss", "acc"} and va == vb
 
 
 def test_initial_weights_come_from_the_parent_not_the_seed(home):
