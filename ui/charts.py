@@ -84,7 +84,8 @@ def curve_figure(metrics: pd.DataFrame, metric: str = "loss", title: str | None 
     fig = _layout(fig, title or METRIC_TITLES.get(metric, metric), "epoch", METRIC_TITLES.get(metric, metric))
     if metric == "acc":
         fig.update_yaxes(tickformat=".0%")
-    fig.update_xaxes(rangemode="tozero")
+    last = int(table["epoch"].max()) if not table.empty else 1
+    fig.update_xaxes(rangemode="tozero", tick0=0, dtick=max(1, -(-last // 10)))  # whole epochs
     return fig
 
 

@@ -1,0 +1,156 @@
+"""One real-browser test: `streamlit run app.py` on a free port, Playwright driving Debian's
+chromium: open Train, start a digits run, watch the chart reach 2 epochs, press Stop, find the
+run on the Runs page as stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
+                 "--disable-sync"]
+IDLE = "[data-test-script-state='notRunning']"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+            if resp.status == 200:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s")
+
+
+def stop_supervisor(home: Path) -> None:
+    """The JobRunner's supervisor outlives the server by design; end the one this test started."""
+    lock = home / "supervisor.lock"
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(lock.read_text().strip() or 0)
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if pid else []
+        if b"supervise" in cmdline and str(home).encode() in cmdline:  # that very supervisor, not a reused pid
+            os.kill(pid, signal.SIGTERM)
+
+
+@pytest.fixture
+def server(home, tmp_path):
+    port = free_port()
+    env = {**os.environ, "NNLAB_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 (closed in finally)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        stop_supervisor(home)
+
+
+def epochs_done(page) -> int:
+    text = page.get_by_text(re.compile(r"Epoch \d+ of \d+ finished")).first.inner_text(timeout=5000)
+    return int(re.search(r"Epoch (\d+) of", text).group(1))
+
+
+def test_train_live_stop_and_runs(server, home, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: `make browser` (or apt-get install chromium) installs it")
+    from playwright.sync_api import expect, sync_playwright
+
+    from engine.store import RunStore
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{server}/Train")
+            page.wait_for_selector(IDLE, timeout=60_000)
+            expect(page.get_by_text("Train a network")).to_be_visible()
+            epochs = page.get_by_role("spinbutton", name="Epochs (maximum)")
+            epochs.fill("30")
+            epochs.press("Enter")
+            page.wait_for_selector(IDLE, timeout=30_000)
+            page.get_by_text("Early stopping on valid loss").click()  # off: the run must still be going at Stop
+            page.wait_for_selector(IDLE, timeout=30_000)
+            expect(page.get_by_text("early stopping (patience")).to_have_count(0)
+            page.get_by_role("button", name="Start training").click()
+
+            # the fragment redraws from the RunStore every second: wait for 2 finished epochs
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    if epochs_done(page) >= 2:
+                        break
+                time.sleep(0.5)
+            assert epochs_done(page) >= 2, "the live view never showed 2 finished epochs"
+            expect(page.locator(".js-plotly-plot").first).to_be_visible()
+            page.screenshot(path=str(tmp_path / "train_live.png"), full_page=True)
+
+            runs = RunStore(home).list_runs()
+            assert len(runs) == 1 and runs[0]["status"] == "running" and runs[0]["max_epochs"] == 30
+            run_id = runs[0]["id"]
+
+            page.get_by_role("button", name="Stop", exact=True).click()
+            RunStoreWait(home, run_id).until(lambda r: r["status"] == "stopped", timeout=60)
+            expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "train_stopped.png"), full_page=True)
+
+            page.goto(f"{server}/Runs")
+            page.wait_for_selector(IDLE, timeout=60_000)
+            expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+            # the run-detail picker opens on the newest run: ours, with its status
+            expect(page.get_by_text(run_id).first).to_be_visible(timeout=30_000)
+            expect(page.locator("[data-testid='stMetric']").filter(has_text="Status")).to_contain_text("stopped")
+            page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+            detail = RunStore(home).get_run(run_id)
+            assert detail["status"] == "stopped" and 2 <= detail["epoch"] < 30
+        finally:
+            browser.close()
+
+
+class RunStoreWait:
+    def __init__(self, home: Path, run_id: str):
+        from engine.store import RunStore
+
+        self.store, self.run_id = RunStore(home), run_id
+
+    def until(self, predicate, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.store.get_run(self.run_id)
+            if predicate(run):
+                return run
+            time.sleep(0.3)
+        raise TimeoutError(f"run {self.run_id} is {run['status']} after {timeout:.0f}s")
