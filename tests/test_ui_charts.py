@@ -14,7 +14,7 @@ from ui.text_view import escape_markdown, token_markdown
 
 def metrics_frame(run_id="r1", epochs=3, steps_per_epoch=10, acc0=0.5):
     """Rows shaped like RunStore.metrics(): smoothed loss every 5 steps, epoch-end metrics, a test row."""
-    rows = []
+    rows = [(run_id, 0, 0, "valid", "loss", 2.5, 0.0), (run_id, 0, 0, "valid", "acc", 0.1, 0.0)]  # initial weights
     for e in range(1, epochs + 1):
         for s in range((e - 1) * steps_per_epoch + 5, e * steps_per_epoch + 1, 5):
             rows.append((run_id, e, s, "train", "loss_smooth", 2.0 / s, 0.0))
@@ -28,10 +28,10 @@ def metrics_frame(run_id="r1", epochs=3, steps_per_epoch=10, acc0=0.5):
 
 def test_epoch_table_pivots_epoch_end_metrics():
     table = charts.epoch_table(metrics_frame(epochs=3))
-    assert list(table["epoch"]) == [1, 2, 3]
-    assert table["valid_acc"].tolist() == pytest.approx([0.58, 0.66, 0.74])
-    assert table["train_loss"].tolist() == pytest.approx([1.0, 0.5, 1 / 3])
-    assert table["epoch_seconds"].tolist() == [2.0, 2.0, 2.0]
+    assert list(table["epoch"]) == [0, 1, 2, 3]  # epoch 0: valid metrics of the initial weights
+    assert table["valid_acc"].tolist() == pytest.approx([0.1, 0.58, 0.66, 0.74])
+    assert table["train_loss"].tolist()[1:] == pytest.approx([1.0, 0.5, 1 / 3]) and math.isnan(table["train_loss"][0])
+    assert table["epoch_seconds"].tolist()[1:] == [2.0, 2.0, 2.0]
     assert charts.epoch_table(metrics_frame().iloc[0:0]).empty
 
 
@@ -47,7 +47,8 @@ def test_loss_curve_has_train_valid_and_smoothed_traces():
     assert names == ["train (smoothed, per batch)", "train loss", "valid loss"]
     smooth = fig.data[0]
     assert max(smooth.x) == pytest.approx(3.0)  # step 30 of 10 per epoch -> epoch 3
-    assert list(fig.data[2].y) == pytest.approx([1.2, 0.6, 0.4])
+    assert list(fig.data[2].x) == [0, 1, 2, 3] and list(fig.data[2].y) == pytest.approx([2.5, 1.2, 0.6, 0.4])
+    assert list(fig.data[1].x) == [1, 2, 3]  # no train loss before training
 
 
 def test_accuracy_curve_with_reference_lines():
@@ -62,7 +63,7 @@ def test_overlay_one_line_per_run_skipping_runs_without_epochs():
     frame = pd.concat([metrics_frame("a", epochs=2), metrics_frame("b", epochs=4, acc0=0.4)])
     fig = charts.overlay_figure(frame, {"a": "run a", "b": "run b", "c": "run c"}, "acc", "valid")
     assert [t.name for t in fig.data] == ["run a", "run b"]
-    assert len(fig.data[1].x) == 4
+    assert list(fig.data[1].x) == [0, 1, 2, 3, 4]
     loss = charts.overlay_figure(frame, {"a": "A"}, "loss", "train")
     assert list(loss.data[0].y) == pytest.approx([1.0, 0.5])
 

@@ -26,11 +26,12 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
 
 def epoch_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per (run_id, epoch) with the epoch-end metrics as columns (train_loss, valid_acc, ...).
-    Smoothed per-batch losses and the final test row (epoch 0) are left out."""
+    Epoch 0 holds the valid metrics of the initial weights (before any training). Smoothed per-batch
+    losses and the final test rows are left out."""
     cols = ["run_id", "epoch", *EPOCH_COLUMNS]
     if metrics is None or metrics.empty:
         return pd.DataFrame(columns=cols)
-    rows = metrics[(metrics["epoch"] > 0) & (metrics["name"] != "loss_smooth") & (metrics["split"] != "test")]
+    rows = metrics[(metrics["epoch"] >= 0) & (metrics["name"] != "loss_smooth") & (metrics["split"] != "test")]
     if rows.empty:
         return pd.DataFrame(columns=cols)
     rows = rows.assign(column=[n if n in ("lr", "epoch_seconds") else f"{s}_{n}"
@@ -77,8 +78,9 @@ def curve_figure(metrics: pd.DataFrame, metric: str = "loss", title: str | None 
                                      line={"color": SPLIT_COLORS["train"], "width": 1}, opacity=0.45))
     for split in ("train", "valid"):
         col = f"{split}_{metric}"
-        if col in table and table[col].notna().any():
-            fig.add_trace(go.Scatter(x=table["epoch"], y=table[col], mode="lines+markers", name=f"{split} {metric}",
+        rows = table[table[col].notna()] if col in table else table.iloc[0:0]
+        if not rows.empty:
+            fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[col], mode="lines+markers", name=f"{split} {metric}",
                                      line={"color": SPLIT_COLORS[split], "width": 3}, marker={"size": 7}))
     add_reference_lines(fig, references)
     fig = _layout(fig, title or METRIC_TITLES.get(metric, metric), "epoch", METRIC_TITLES.get(metric, metric))
@@ -96,8 +98,8 @@ def overlay_figure(metrics: pd.DataFrame, labels: Mapping[str, str], metric: str
     table = epoch_table(metrics)
     col = f"{split}_{metric}"
     for run_id, label in labels.items():
-        rows = table[table["run_id"] == run_id]
-        if rows.empty or rows[col].isna().all():
+        rows = table[(table["run_id"] == run_id) & table[col].notna()]
+        if rows.empty:
             continue
         fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[col], mode="lines+markers", name=label,
                                  line={"width": 2.5}))
