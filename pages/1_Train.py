@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.data import DATASETS
 from engine.store import ACTIVE
-from ui import config_form, live, state
+from ui import config_form, live, query_config, state
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
 st.title(":material/model_training: Train a network")
@@ -13,6 +13,15 @@ st.caption("Choose the data, the architecture and the training settings below, t
            "(they queue). Every run also appears on the Runs page.")
 
 home = str(state.home())
+PAGE_PARAMS = ("run",)  # query parameters that belong to the page, not to the settings
+if "train_url_applied" not in st.session_state:  # a shared link sets the widgets once per session
+    st.session_state["train_url_applied"] = True
+    if any(k not in PAGE_PARAMS for k in st.query_params):
+        url_cfg, notices = query_config.params_to_config(st.query_params.to_dict(), ignore=PAGE_PARAMS)
+        config_form.apply_config(url_cfg)
+        st.session_state["train_url_notices"] = notices
+for notice in st.session_state.get("train_url_notices", []):
+    st.warning(f"Link setting ignored: {notice}", icon=":material/link_off:")
 action_bar = st.container(border=True)  # filled once the settings below are read
 live_box = st.container()
 st.subheader("Settings")
@@ -22,6 +31,13 @@ spec = DATASETS[values["dataset"]]
 ready = spec.ready(home)
 shape = config_form.dataset_shape(values["dataset"], home) if ready else None
 params = config_form.parameter_count(cfg, shape) if cfg is not None else None
+if cfg is not None:  # the URL always holds the current settings: copy it to share this setup
+    for key, value in query_config.config_to_params(cfg, only_changed=True).items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    for key in [k for k in st.query_params if k not in PAGE_PARAMS]:
+        if key not in query_config.config_to_params(cfg, only_changed=True):
+            del st.query_params[key]
 with action_bar:
     left, mid, right = st.columns([2, 4, 2], vertical_alignment="center")
     left.metric("Parameters", f"{params:,}" if params is not None else "–",
@@ -41,6 +57,11 @@ with action_bar:
         st.session_state["train_run_id"] = run_id
         st.query_params["run"] = run_id  # the URL now shows this run (share it, reload it)
         st.toast(f"Run {run_id} queued")
+
+if cfg is not None:
+    with st.expander("Share these settings", icon=":material/link:"):
+        st.caption("Everyone who opens this link gets the same settings on their Train page.")
+        st.code(query_config.share_link(cfg, st.context.url), language=None, wrap_lines=True)
 
 run_id = st.query_params.get("run") or st.session_state.get("train_run_id")
 if not run_id:  # after a reload: follow this session's newest active run, if any

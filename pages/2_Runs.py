@@ -6,7 +6,7 @@ import json
 import streamlit as st
 
 from engine.store import ACTIVE
-from ui import charts, state
+from ui import charts, export_panel, state
 from ui.live import STATUS_TEXT, references_for
 from ui.tables import (
     EXERCISE_REFERENCES,
@@ -151,6 +151,8 @@ d3.download_button("metrics.csv", icon=":material/download:", data=lambda: metri
 d4.download_button("config.json", icon=":material/download:", data=json.dumps(cfg, indent=2, sort_keys=True), file_name=f"{run_id}-config.json",
                    mime="application/json", key="runs_dl_config", on_click="ignore",
                    help="the settings; `python -m engine train` accepts the same values as flags")
+with st.expander("Export: a standalone script, TorchScript, weights as JSON", icon=":material/ios_share:"):
+    export_panel.render(store, run_id)
 with st.expander("Settings of this run"):
     st.json(cfg)
 

@@ -1,11 +1,14 @@
 """Predict: try a trained run on your own input and see what the model saw."""
 
+import hashlib
 import importlib.util
 
 import pandas as pd
 import streamlit as st
 
+from engine import atomic
 from engine.checkpoint import CheckpointError
+from engine.paths import safe_child
 from engine.predict import InputError, Predictor
 from engine.store import FINISHED
 from ui import charts, state
@@ -38,23 +41,47 @@ def checkpoint_mtime(run_id: str) -> float | None:
     return None
 
 
+@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
+def load_uploaded(home: str, name: str, digest: str, _data: bytes) -> Predictor:
+    """An uploaded checkpoint, stored under the data home (only its base name is kept) and loaded with
+    weights_only=True: a file that would run code is refused."""
+    folder = state.home() / "uploads" / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = safe_child(folder, f"{digest[:12]}-{name}")
+    atomic.write_bytes(path, _data)
+    return Predictor.from_checkpoint(path, home)
+
+
 store = state.store()
 runs = [r for r in store.list_runs(FINISHED) if checkpoint_mtime(r["id"]) is not None]
-if not runs:
-    st.info("No trained run yet. Train one first (a news-headline run lets you type headlines here).")
-    st.page_link("pages/1_Train.py", label="Train a network", icon=":material/model_training:")
-    st.stop()
-
-labels = {}
-for r in runs:
-    acc = (store.result(r["id"]) or {}).get("test_acc")
-    labels[r["id"]] = f"{r['id']} · {r['name']}" + (f" · test acc {acc:.3f}" if acc is not None else "")
-run_id = st.selectbox("Trained run", list(labels), format_func=labels.get, key="predict_run")
-try:
-    predictor = load_predictor(str(state.home()), run_id, checkpoint_mtime(run_id))
-except (CheckpointError, OSError, ValueError) as exc:
-    st.error(f"This run's model cannot be loaded: {exc}")
-    st.stop()
+source = st.segmented_control("Model", ["A run of this lab", "A checkpoint file"], key="predict_source",
+                              default="A run of this lab")
+if source == "A checkpoint file":
+    upload = st.file_uploader("Checkpoint (.pt saved or exported by NN Lab)", type=["pt"], key="predict_upload")
+    if upload is None:
+        st.caption("Upload a best.pt / last.pt downloaded from the Runs page, or a `checkpoint` export.")
+        st.stop()
+    data = upload.getvalue()
+    try:
+        predictor = load_uploaded(str(state.home()), upload.name, hashlib.sha256(data).hexdigest(), data)
+    except (CheckpointError, OSError, ValueError) as exc:
+        st.error(f"This file cannot be used: {exc}")
+        st.stop()
+else:
+    if not runs:
+        st.info("No trained run yet. Train one first (a news-headline run lets you type headlines here).")
+        st.page_link("pages/1_Train.py", label="Train a network", icon=":material/model_training:")
+        st.stop()
+    labels = {}
+    for r in runs:
+        acc = (store.result(r["id"]) or {}).get("test_acc")
+        labels[r["id"]] = f"{r['id']} · {r['name']}" + (f" · test acc {acc:.3f}" if acc is not None else "")
+    run_id = st.selectbox("Trained run", list(labels), format_func=labels.get, key="predict_run")
+    try:
+        predictor = load_predictor(str(state.home()), run_id, checkpoint_mtime(run_id))
+    except (CheckpointError, OSError, ValueError) as exc:
+        st.error(f"This run's model cannot be loaded: {exc}")
+        st.stop()
 st.caption(f"{predictor.model_name} trained on **{predictor.config.dataset}**; classes: "
            + ", ".join(escape_markdown(c) for c in predictor.classes))
 

@@ -292,3 +292,27 @@ def test_predict_page_with_an_image_run(lab_env):
     at = open_page("3_Predict.py")
     at.selectbox(key="predict_run").set_value(lab_env["digits"]).run()
     assert not at.exception
+
+
+# --- Train settings in the URL -------------------------------------------------------------------
+def test_train_page_reads_its_settings_from_the_link(home):
+    at = open_page("1_Train.py", model="linear", lr="0.05", batch_size="128", epochs="7", bias="false",
+                   schedule="cosine")
+    assert not at.warning, texts(at.warning)
+    state = at.session_state
+    assert (state["train_model"], state["train_lr"], state["train_batch_size"], state["train_epochs"]) == (
+        "linear", 0.05, 128, 7)
+    assert state["train_m_linear_bias"] is False and state["train_cosine"] is True
+    assert {m.label: m.value for m in at.metric}["Parameters"] == "640"  # no bias: 64 x 10
+    # the URL keeps describing the page's settings, so copying it shares the setup
+    assert dict(at.query_params) == {"dataset": "digits", "model": "linear", "lr": "0.05", "batch_size": "128",
+                                     "epochs": "7", "bias": "false", "schedule": "cosine"}
+
+
+def test_train_page_ignores_bad_link_parameters_with_a_notice(home):
+    at = open_page("1_Train.py", model="mlp", lr="-3", batch_size="0", colour="blue", width="64")
+    warnings = " ".join(texts(at.warning))
+    assert "lr" in warnings and "batch_size" in warnings and "colour" in warnings
+    assert at.session_state["train_lr"] == 1e-3 and at.session_state["train_batch_size"] == 64  # defaults kept
+    assert at.session_state["train_m_mlp_width"] == 64  # the valid parameter still applies
+    assert not at.exception

@@ -116,6 +116,22 @@ def apply_preset(model: str) -> None:
             set_core(opt_name, value)
 
 
+def apply_config(cfg: RunConfig) -> None:
+    """Write every setting of `cfg` into the widget state (e.g. from a shared link)."""
+    for name in CORE:
+        if name != "features":
+            set_core(name, getattr(cfg, name))
+    if cfg.features.startswith("word2vec:"):
+        st.session_state["train_features_choice"] = "word2vec"
+        st.session_state["train_features_path"] = cfg.features.split(":", 1)[1]
+    else:
+        st.session_state["train_features_choice"] = cfg.features
+    for name, value in cfg.model_args.items():
+        st.session_state[model_key(cfg.model, name)] = ",".join(map(str, value)) if isinstance(value, tuple) else value
+    for name, value in cfg.data_args.items():
+        st.session_state[f"train_d_{cfg.dataset}_{name}"] = value
+
+
 # --- data shapes for the parameter count -----------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=16)
 def dataset_shape(name: str, home: str) -> dict | None:

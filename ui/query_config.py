@@ -120,3 +120,11 @@ def params_to_config(params: Mapping, ignore: Iterable[str] = ()) -> tuple[RunCo
         notices.append(f"these settings do not fit together ({exc}); using the defaults for {dataset}/{model}")
         cfg = make_config(**base)
     return cfg, notices
+
+
+def share_link(cfg: RunConfig, page_url: str | None) -> str:
+    """The page URL (without its query) with `cfg`'s changed settings as query parameters."""
+    from urllib.parse import urlencode
+
+    base = (page_url or "").split("?", 1)[0] or "/Train"
+    return f"{base}?{urlencode(config_to_params(cfg, only_changed=True))}"
