@@ -4,9 +4,10 @@ import streamlit as st
 
 from engine.data import DATASETS
 from engine.store import ACTIVE
-from ui import config_form, live, query_config, state
+from ui import config_form, live, permissions, query_config, state
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
+permissions.teacher_login()
 st.title(":material/model_training: Train a network")
 st.caption("Choose the data, the architecture and the training settings below, then press **Start training**. "
            "Training runs in a background worker: you can leave this page, close the tab or start more runs "

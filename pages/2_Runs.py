@@ -6,7 +6,7 @@ import json
 import streamlit as st
 
 from engine.store import ACTIVE
-from ui import charts, export_panel, state
+from ui import charts, export_panel, permissions, state
 from ui.live import STATUS_TEXT, references_for
 from ui.tables import (
     EXERCISE_REFERENCES,
@@ -17,6 +17,7 @@ from ui.tables import (
 )
 
 st.set_page_config(page_title="Runs · NN Lab", page_icon=":material/monitoring:", layout="wide")
+permissions.teacher_login()
 st.title(":material/monitoring: Runs")
 st.caption("Every run started on this server (from any browser or the command line). Compare their "
            "curves, then open one run for its confusion matrix, per-class scores and mistakes.")
@@ -157,6 +158,9 @@ with st.expander("Settings of this run"):
     st.json(cfg)
 
 st.markdown("#### Manage")
+if not permissions.can_manage(run):
+    st.info(permissions.why_not(run), icon=":material/lock:")
+    st.stop()
 m1, m2 = st.columns(2)
 can_resume = run["status"] in ("interrupted", "stopped", "failed") and (folder / "last.pt").exists()
 if can_resume and run["epoch"] < run["max_epochs"]:

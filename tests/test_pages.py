@@ -5,6 +5,7 @@ temporary data home; where a page would start a worker process, the supervisor s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -316,3 +317,45 @@ def test_train_page_ignores_bad_link_parameters_with_a_notice(home):
     assert at.session_state["train_lr"] == 1e-3 and at.session_state["train_batch_size"] == 64  # defaults kept
     assert at.session_state["train_m_mlp_width"] == 64  # the valid parameter still applies
     assert not at.exception
+
+
+# --- classroom: a session manages its own runs; the teacher manages all -----------------------------
+def _runs_page_on(at: AppTest, run_id: str) -> AppTest:
+    at.selectbox(key="runs_detail").set_value(run_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_students_cannot_manage_runs_of_other_sessions(lab_env, monkeypatch):
+    monkeypatch.setenv("NNLAB_TEACHER_PASSWORD", "s3cret-for-test")
+    store = lab_env["store"]
+    other = store.create_run(make_config(dataset="digits", model="linear", epochs=2), owner="someone-else")
+    store.update(other, status="interrupted")
+    at = _runs_page_on(open_page("2_Runs.py"), other)
+    assert any("another browser session" in t for t in texts(at.info))
+    assert not [b for b in at.button if b.key in ("runs_resume", "runs_delete")]
+    # a wrong password changes nothing; the right one unlocks managing every run
+    at.text_input(key="teacher_password_input").input("guess").run()
+    assert any("Wrong password" in t for t in texts(at.error))
+    at = _runs_page_on(at, other)
+    assert not [b for b in at.button if b.key == "runs_delete"]
+    at.text_input(key="teacher_password_input").input("s3cret-for-test").run()
+    at = _runs_page_on(at, other)
+    assert at.session_state["nnlab_teacher"] is True
+    with contextlib.suppress(KeyError):  # the password is not kept in the session
+        assert at.session_state["teacher_password_input"] == ""
+    assert [b for b in at.button if b.key == "runs_delete"]
+    store.delete_run(other)
+
+
+def test_a_session_stops_its_own_queued_run_but_not_another_sessions(home, no_workers, monkeypatch):
+    monkeypatch.setenv("NNLAB_TEACHER_PASSWORD", "s3cret-for-test")
+    store = RunStore(home)
+    foreign = store.create_run(make_config(dataset="digits", epochs=3), owner="someone-else")
+    at = open_page("1_Train.py", run=foreign)
+    assert at.button(key=f"live_stop_{foreign}").disabled
+    at.button(key="train_start").click().run()
+    mine = at.session_state["train_run_id"]
+    assert not at.button(key=f"live_stop_{mine}").disabled
+    at.button(key=f"live_stop_{mine}").click().run()
+    assert store.get_run(mine)["status"] == "stopped" and store.get_run(foreign)["status"] == "queued"

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store import ACTIVE
-from ui import charts, state
+from ui import charts, permissions, state
 from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET
 
 REFRESH_SECONDS = 1.0
@@ -68,6 +68,8 @@ def references_for(run: dict) -> dict[str, float] | None:
 
 
 def _stop(run_id: str) -> None:
+    if not permissions.can_manage(state.store().get_run(run_id)):
+        return  # the button is disabled for such runs; never trust the click alone
     status = state.runner().cancel(run_id)
     st.session_state[f"live_stop_msg_{run_id}"] = (
         "Stopped before it started." if status == "stopped"
@@ -89,8 +91,11 @@ def _draw(run_id: str, was_active: bool) -> None:
     head.caption(f"{run['name']} · device {run.get('device') or 'not yet chosen'}"
                  + (f" · {run['params']:,} parameters" if run.get("params") else ""))
     if status in ACTIVE:
-        stop_col.button("Stop", icon=":material/stop:", key=f"live_stop_{run_id}", on_click=_stop, args=(run_id,), type="primary",
-                        help="ask the worker to stop after its current batch (checkpoints are kept)")
+        allowed = permissions.can_manage(run)
+        stop_col.button("Stop", icon=":material/stop:", key=f"live_stop_{run_id}", on_click=_stop, args=(run_id,),
+                        type="primary", disabled=not allowed,
+                        help="ask the worker to stop after its current batch (checkpoints are kept)" if allowed
+                        else permissions.why_not(run))
     msg = st.session_state.get(f"live_stop_msg_{run_id}")
     if msg and status in ACTIVE:
         st.info(msg)
