@@ -152,6 +152,9 @@ class Supervisor:
             elif time.monotonic() - idle_since > idle_exit:
                 break
             time.sleep(POLL_SECONDS)
+        lock.close()  # release first, then look once more: a run queued meanwhile gets a new supervisor
+        if not self._stop and self.store.list_runs(["queued"]):
+            JobRunner(self.home, self.python).ensure_supervisor()
         return 0
 
     def recover(self) -> None:

@@ -91,6 +91,7 @@ def _draw(run_id: str, was_active: bool) -> None:
     head.caption(f"{run['name']} · device {run.get('device') or 'not yet chosen'}"
                  + (f" · {run['params']:,} parameters" if run.get("params") else ""))
     if status in ACTIVE:
+        state.runner().ensure_supervisor()  # after a server/supervisor restart, queued runs still start
         allowed = permissions.can_manage(run)
         stop_col.button("Stop", icon=":material/stop:", key=f"live_stop_{run_id}", on_click=_stop, args=(run_id,),
                         type="primary", disabled=not allowed,

@@ -60,5 +60,6 @@ def run_runs(args) -> int:
     for r in runs:
         res = store.result(r["id"]) or {}
         acc = res.get("test_acc")
-        print(f"{r['id']:<20} {r['status']:<11} {r['epoch']:>5} {acc if acc is None else f'{acc:.4f}':>8}  {r['name']}")
+        acc_text = "-" if acc is None else f"{acc:.4f}"
+        print(f"{r['id']:<20} {r['status']:<11} {r['epoch']:>5} {acc_text:>8}  {r['name']}")
     return 0
