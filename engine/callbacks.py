@@ -43,15 +43,25 @@ class EarlyStopping(Callback):
 
 
 class NanGuard(Callback):
-    """A non-finite loss stops the run as `diverged`, with a message naming the epoch and a hint."""
+    """A non-finite loss, or one that explodes to `explode_factor` times its first value, stops the run
+    as `diverged`, with a message naming the epoch and a hint."""
+
+    def __init__(self, explode_factor: float = 1e4):
+        self.explode_factor = explode_factor
+        self.first: float | None = None
 
     def on_batch_end(self, trainer, state: TrainState) -> None:
-        if not math.isfinite(state.batch_loss):
-            lr = trainer.optimizer.param_groups[0]["lr"]
-            state.stop("diverged",
-                       f"the training loss became {state.batch_loss} at epoch {state.epoch}, batch "
-                       f"{state.batch_in_epoch}. Hint: lower the learning rate (it is {lr:g}; try 10x smaller), "
-                       "or turn on batch norm.")
+        loss = state.batch_loss
+        if self.first is None and math.isfinite(loss):
+            self.first = max(loss, 1.0)
+        if math.isfinite(loss) and loss <= (self.first or 1.0) * self.explode_factor:
+            return
+        what = f"became {loss}" if not math.isfinite(loss) else (
+            f"exploded to {loss:.3g} (over {self.explode_factor:g}x its first value)")
+        lr = trainer.optimizer.param_groups[0]["lr"]
+        state.stop("diverged",
+                   f"the training loss {what} at epoch {state.epoch}, batch {state.batch_in_epoch}. "
+                   f"Hint: lower the learning rate (it is {lr:g}; try 10x smaller), or turn on batch norm.")
 
 
 class CancelWatcher(Callback):
