@@ -28,6 +28,11 @@ def load(path: str | Path, map_location="cpu") -> dict:
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+        if head[:1] != b"\x80" and head != b"PK":  # neither a pickle nor torch's zip: not a checkpoint at all
+            raise CheckpointError(f"{path.name} is not a readable checkpoint (damaged or another kind of file). "
+                                  "Fix: use a best.pt/last.pt saved by NN Lab.") from None
         raise CheckpointError(
             f"{path.name} was refused: it is not a plain-weights checkpoint (it would need to run code to "
             f"load, which NN Lab never does). Fix: use a checkpoint saved by NN Lab. Detail: {str(exc)[:200]}"

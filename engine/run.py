@@ -25,7 +25,7 @@ from engine.models import count_parameters
 from engine.options import ConfigError
 from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
 from engine.store import RunStore
-from engine.trainer import Callback, Trainer
+from engine.trainer import Callback, Trainer, TrainState
 
 STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
 EVAL_BATCH = 1024
@@ -60,9 +60,9 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         if not resume:
             checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
                                                  "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
-        start_epoch, best = 0, None
+        start_epoch, best, start_step = 0, None, 0
         if resume:
-            start_epoch, best = _restore(folder, model, optimizer, scheduler, generator)
+            start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator)
             store.drop_metrics_after(run_id, start_epoch)
         task = prep.spec["task"]
         monitor = "valid_loss"
@@ -79,7 +79,8 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
                           scheduler_per_batch=per_batch)
         if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
             store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
-        state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch)
+        state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
+                            state=TrainState(max_epochs=cfg.epochs, step=start_step))
         status = STOP_STATUS.get(state.stop_reason or "", "done")
         summary = _finish(store, run_id, trainer, prep, folder, status)
         summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
@@ -129,7 +130,7 @@ def _explain(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _restore(folder, model, optimizer, scheduler, generator) -> tuple[int, float | None]:
+def _restore(folder, model, optimizer, scheduler, generator) -> tuple[int, float | None, int]:
     last = checkpoint.load(folder / "last.pt")
     model.load_state_dict(last["model"])
     optimizer.load_state_dict(last["optimizer"])
@@ -140,7 +141,7 @@ def _restore(folder, model, optimizer, scheduler, generator) -> tuple[int, float
         torch.set_rng_state(rng["torch"])
     if rng.get("batches") is not None:
         generator.set_state(rng["batches"])
-    return int(last["epoch"]), (last.get("best") or {}).get("value")
+    return int(last["epoch"]), (last.get("best") or {}).get("value"), int(last.get("step", 0))
 
 
 def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:

@@ -35,3 +35,23 @@ def news_home(home) -> Path:
 
     news.fetch(home, from_dir=shared("news_aggregator"))
     return home
+
+
+@pytest.fixture
+def runner(home):
+    """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
+    import signal
+
+    from jobhelpers import supervisor_pid
+
+    from engine.jobs import JobRunner, pid_alive
+
+    runner = JobRunner(home)
+    yield runner
+    for run in runner.store.list_runs(["queued", "running"]):
+        runner.cancel(run["id"])
+        if run["worker_pid"] and pid_alive(run["worker_pid"]):
+            os.kill(run["worker_pid"], signal.SIGKILL)
+    pid = supervisor_pid(home)
+    if pid and pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)

@@ -7,55 +7,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
+from jobhelpers import LONG, running_worker, supervisor_pid, wait_for
 
 from engine.config import make_config
-from engine.jobs import JobRunner, pid_alive
+from engine.jobs import pid_alive
 from engine.paths import safe_child
 from engine.predict import InputError, Predictor
 from engine.run import execute
 from engine.store import RunStore
-
-LONG = {"dataset": "digits", "model": "mlp", "epochs": 500, "early_stopping": False,
-        "model_args": {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}}
-
-
-def supervisor_pid(home: Path) -> int | None:
-    text = (home / "supervisor.lock").read_text().strip() if (home / "supervisor.lock").exists() else ""
-    return int(text) if text.isdigit() else None
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture
-def runner(home):
-    runner = JobRunner(home)
-    yield runner
-    for run in runner.store.list_runs(["queued", "running"]):
-        runner.cancel(run["id"])
-        if run["worker_pid"] and pid_alive(run["worker_pid"]):
-            os.kill(run["worker_pid"], signal.SIGKILL)
-    pid = supervisor_pid(home)
-    if pid and pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)
-
-
-def running_worker(runner: JobRunner, run_id: str) -> int:
-    def has_epoch():
-        run = runner.store.get_run(run_id)
-        return run["worker_pid"] if run["status"] == "running" and run["epoch"] >= 1 else None
-
-    return wait_for(has_epoch, 90, f"run {run_id} to finish an epoch")
 
 
 def test_supervisor_killed_mid_run_is_replaced_and_reattaches_to_the_live_worker(runner, home):

@@ -1,0 +1,34 @@
+"""Helpers for tests that drive real worker processes through the JobRunner."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from engine.jobs import JobRunner
+
+LONG = {"dataset": "digits", "model": "mlp", "epochs": 500, "early_stopping": False,
+        "model_args": {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}}
+
+
+def supervisor_pid(home: Path) -> int | None:
+    text = (home / "supervisor.lock").read_text().strip() if (home / "supervisor.lock").exists() else ""
+    return int(text) if text.isdigit() else None
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def running_worker(runner: JobRunner, run_id: str) -> int:
+    def has_epoch():
+        run = runner.store.get_run(run_id)
+        return run["worker_pid"] if run["status"] == "running" and run["epoch"] >= 1 else None
+
+    return wait_for(has_epoch, 90, f"run {run_id} to finish an epoch")

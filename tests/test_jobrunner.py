@@ -1,0 +1,60 @@
+"""JobRunner: worker processes, a killed worker marked interrupted, resume at the right epoch,
+cancel, and a bounded queue."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from jobhelpers import LONG, running_worker, wait_for
+
+from engine.checkpoint import load
+from engine.config import make_config
+
+
+def test_killed_worker_is_interrupted_then_resumes_at_the_next_epoch(runner):
+    run_id = runner.submit(make_config(**{**LONG, "epochs": 40}))
+    worker = running_worker(runner, run_id)
+    time.sleep(1.0)
+    os.kill(worker, signal.SIGKILL)
+    t0 = time.monotonic()
+    run = wait_for(lambda: (r := runner.store.get_run(run_id))["status"] == "interrupted" and r, 10,
+                   "the killed run to be marked interrupted")
+    print(f"interrupted {time.monotonic() - t0:.2f}s after kill -9")
+    assert "signal 9" in run["error"] and run["worker_pid"] is None
+    saved = load(runner.store.run_dir(run_id) / "last.pt")["epoch"]
+    before = runner.store.metrics(run_id)
+    runner.resume(run_id)
+    done = runner.wait(run_id, timeout=180)
+    assert done["status"] == "done" and done["epoch"] == 40
+    after = runner.store.metrics(run_id).query("split != 'test'")  # final test metrics come at the end
+    epochs = after.query("split == 'valid' and name == 'loss'")["epoch"].tolist()
+    assert epochs == list(range(0, 41))  # every epoch once: none lost, none duplicated
+    kept = before[before["epoch"] <= saved].reset_index(drop=True)
+    assert kept.equals(after[after["epoch"] <= saved].reset_index(drop=True))  # metrics before the kill kept
+
+
+def test_cancel_stops_a_running_run_and_keeps_last_checkpoint(runner):
+    run_id = runner.submit(make_config(**LONG))
+    running_worker(runner, run_id)
+    runner.cancel(run_id)
+    run = runner.wait(run_id, timeout=30)
+    assert run["status"] == "stopped" and (runner.store.run_dir(run_id) / "last.pt").exists()
+
+
+def test_the_queue_runs_one_at_a_time_by_default(runner):
+    first = runner.submit(make_config(**LONG))
+    second = runner.submit(make_config(**{**LONG, "epochs": 1}))
+    running_worker(runner, first)
+    time.sleep(1.0)
+    assert runner.status(second)["status"] == "queued"
+    runner.cancel(first)
+    assert runner.wait(second, timeout=120)["status"] == "done"
+
+
+def test_resume_refuses_runs_without_a_checkpoint_or_still_active(runner):
+    run_id = runner.store.create_run(make_config())
+    with pytest.raises(ValueError, match="no last.pt"):
+        runner.resume(run_id)
