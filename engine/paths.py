@@ -13,22 +13,22 @@ def data_home(home: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def datasets_dir(home=None) -> Path:
-    path = data_home(home) / "datasets"
+def _subdir(name: str, home=None) -> Path:
+    path = data_home(home) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def datasets_dir(home=None) -> Path:
+    return _subdir("datasets", home)
 
 
 def cache_dir(home=None) -> Path:
-    path = data_home(home) / "cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _subdir("cache", home)
 
 
 def runs_dir(home=None) -> Path:
-    path = data_home(home) / "runs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _subdir("runs", home)
 
 
 def run_dir(run_id: str, home=None) -> Path:
