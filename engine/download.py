@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -60,7 +61,8 @@ def fetch_file(
             except ChecksumError as exc:
                 errors.append(f"{url}: {exc}")
                 break  # a wrong checksum will not fix itself on retry; try the next mirror
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            # HTTPException: a connection cut inside a chunked response (IncompleteRead) is a network error too
+            except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
                 errors.append(f"{url} (try {attempt + 1}): {exc}")
     raise DataMissingError(
         f"could not download {remote.filename}: " + "; ".join(errors)
