@@ -62,3 +62,14 @@ def test_a_flag_of_another_model_is_refused():
 def test_presets_fill_model_and_core_settings():
     cfg = parse("--dataset", "digits", "--model", "mlp", "--preset", "book 784-50-10 (sigmoid)")
     assert cfg.model_args["width"] == 50 and cfg.model_args["activation"] == "sigmoid" and cfg.optimizer == "sgd"
+
+
+def test_a_model_that_does_not_take_the_dataset_kind_is_refused(monkeypatch):
+    from engine.models import MODELS, ModelSpec
+
+    monkeypatch.setitem(MODELS, "pixels_only", ModelSpec("pixels_only", "Pixels only", ("image",), "vector",
+                                                         build=lambda args, spec: None))
+    assert make_config(dataset="digits", model="pixels_only").model == "pixels_only"
+    with pytest.raises(ConfigError) as err:
+        make_config(dataset="news", model="pixels_only")
+    assert "does not take text data" in str(err.value) and "linear" in str(err.value) and "mlp" in str(err.value)

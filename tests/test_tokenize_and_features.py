@@ -77,3 +77,19 @@ def test_feature_cache_is_hit_then_invalidated_by_new_data(home, glove, monkeypa
     assert calls == [] and all(torch.equal(first[k], again[k]) for k in first)
     featurize_splits(glove, tiny_text_dataset(" again"), home)  # changed content: recomputed, new file
     assert len(calls) == 3 and len(list((home / "cache" / "features").glob("*.pt"))) == 2
+
+
+def test_prediction_rebuilds_the_featurizer_that_training_used(home, glove):
+    from engine.config import make_config
+    from engine.models import build_model
+    from engine.predict import Predictor
+
+    data = tiny_text_dataset()
+    trained = featurize_splits(glove, data, home)["train"]
+    spec = {"input_dim": 50, "num_outputs": 4, "classes": data.classes, "kind": "text"}
+    cfg = make_config(dataset="news", model="linear")
+    ckpt = {"config": cfg.to_dict(), "spec": spec, "featurizer": glove.state(),
+            "model": build_model("linear", cfg.model_args, spec).state_dict()}
+    predictor = Predictor(ckpt, home)
+    assert torch.equal(predictor.featurizer.transform(data.train.x), trained)  # same tokens, same vectors
+    assert [t for t, _ in predictor.featurizer.explain("Stocks FALL!").tokens] == ["stocks", "fall"]
