@@ -14,7 +14,7 @@ st.caption("Choose the data, the architecture and the training settings below, t
            "(they queue). Every run also appears on the Runs page.")
 
 home = str(state.home())
-PAGE_PARAMS = ("run",)  # query parameters that belong to the page, not to the settings
+PAGE_PARAMS = ("run", "init_from")  # query parameters that belong to the page, not to the settings
 if "train_url_applied" not in st.session_state:  # a shared link sets the widgets once per session
     st.session_state["train_url_applied"] = True
     if any(k not in PAGE_PARAMS for k in st.query_params):
@@ -39,6 +39,18 @@ if cfg is not None:  # the URL always holds the current settings: copy it to sha
     for key in [k for k in st.query_params if k not in PAGE_PARAMS]:
         if key not in query_config.config_to_params(cfg, only_changed=True):
             del st.query_params[key]
+init_from = st.query_params.get("init_from")
+if init_from and not (state.store().run_dir(init_from) / "init.pt").exists():
+    st.warning(f"Run {init_from} has no saved initial weights: new runs start from fresh weights.")
+    init_from = None
+if init_from:
+    note, drop = st.columns([5, 1], vertical_alignment="center")
+    note.info(f"New runs start from the **initial weights of run {init_from}**: change one setting (learning rate, "
+              "optimizer, batch size) and the curves differ only by that choice. The architecture must stay the same.",
+              icon=":material/replay:")
+    if drop.button("Fresh weights", key="train_drop_init", help="start from newly initialised weights instead"):
+        del st.query_params["init_from"]
+        st.rerun()
 with action_bar:
     left, mid, right = st.columns([2, 4, 2], vertical_alignment="center")
     left.metric("Parameters", f"{params:,}" if params is not None else "–",
@@ -54,7 +66,7 @@ with action_bar:
                            disabled=cfg is None or not ready, width="stretch",
                            help="queue this run for a background worker")
     if started and cfg is not None:
-        run_id = state.runner().submit(cfg, owner=state.owner_id())
+        run_id = state.runner().submit(cfg, owner=state.owner_id(), parent=init_from or None)
         st.session_state["train_run_id"] = run_id
         st.query_params["run"] = run_id  # the URL now shows this run (share it, reload it)
         st.toast(f"Run {run_id} queued")

@@ -5,8 +5,10 @@ import json
 
 import streamlit as st
 
+from engine.config import RunConfig
+from engine.data import DATASETS
 from engine.store import ACTIVE
-from ui import charts, export_panel, permissions, state
+from ui import charts, export_panel, permissions, query_config, state
 from ui.live import STATUS_TEXT, references_for
 from ui.tables import (
     EXERCISE_REFERENCES,
@@ -156,6 +158,12 @@ with st.expander("Export: a standalone script, TorchScript, weights as JSON", ic
     export_panel.render(store, run_id)
 with st.expander("Settings of this run"):
     st.json(cfg)
+
+if (folder / "init.pt").exists() and run["config"].get("dataset") in DATASETS:
+    st.page_link("pages/1_Train.py", icon=":material/replay:",
+                 label="Retrain from the same initial weights: change one setting and compare the curves",
+                 query_params={**query_config.config_to_params(RunConfig.from_dict(run["config"]), only_changed=True),
+                               "init_from": run_id})
 
 st.markdown("#### Manage")
 if not permissions.can_manage(run):

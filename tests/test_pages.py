@@ -359,3 +359,19 @@ def test_a_session_stops_its_own_queued_run_but_not_another_sessions(home, no_wo
     assert not at.button(key=f"live_stop_{mine}").disabled
     at.button(key=f"live_stop_{mine}").click().run()
     assert store.get_run(mine)["status"] == "stopped" and store.get_run(foreign)["status"] == "queued"
+
+
+def test_retrain_from_the_same_initial_weights_via_the_link(lab_env, no_workers):
+    parent = lab_env["digits"]
+    at = _runs_page_on(open_page("2_Runs.py"), parent)
+    link = next(p for p in at.get("page_link") if "same initial weights" in p.proto.label)
+    query = dict(pair.split("=", 1) for pair in link.proto.query_string.split("&"))
+    assert query["init_from"] == parent and query["dataset"] == "digits" and query["width"] == "32"
+    at = open_page("1_Train.py", dataset="digits", model="mlp", width="32", layers="1", epochs="2",
+                   init_from=parent)
+    assert any(parent in t for t in texts(at.info))
+    at.select_slider(key="train_lr").set_value(0.01).run()
+    at.button(key="train_start").click().run()
+    child = RunStore(lab_env["home"]).get_run(at.session_state["train_run_id"])
+    assert child["parent"] == parent and child["config"]["lr"] == 0.01
+    RunStore(lab_env["home"]).delete_run(child["id"])
