@@ -89,6 +89,9 @@ def make_config(**values) -> RunConfig:
     model_name = values.get("model", CORE["model"].default)
     if model_name in MODELS:
         values = {**MODELS[model_name].defaults, **values}
+    dataset_name = values.get("dataset", CORE["dataset"].default)
+    if dataset_name in DATASETS:
+        values = {**DATASETS[dataset_name].defaults, **values}
     core = {k: v for k, v in values.items() if k in CORE}
     parsed = parse_options(CORE_OPTIONS, core, "the run")
     if parsed["dataset"] not in DATASETS:

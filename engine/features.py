@@ -162,6 +162,16 @@ FEATURIZERS: dict[tuple[str, str], Callable] = {
 FEATURIZER_KINDS: dict[str, type] = {"mean_vectors": MeanVectors, "flat_pixels": FlatPixels}
 
 
+def _register_tables() -> None:
+    from engine.tables import TableFeatures
+
+    FEATURIZERS[("table", "vector")] = lambda cfg, home: TableFeatures()
+    FEATURIZER_KINDS[TableFeatures.kind] = TableFeatures
+
+
+_register_tables()
+
+
 def make_featurizer(config, dataset_kind: str, model_input: str, home=None) -> Featurizer:
     try:
         factory = FEATURIZERS[(dataset_kind, model_input)]

@@ -17,6 +17,7 @@ import torch
 from engine import checkpoint
 from engine.batching import TensorBatches
 from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
+from engine.closed_form import fit_closed_form
 from engine.config import RunConfig
 from engine.devices import resolve_device
 from engine.download import DataMissingError
@@ -79,8 +80,11 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
                           scheduler_per_batch=per_batch)
         if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
             store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
-        state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
-                            state=TrainState(max_epochs=cfg.epochs, step=start_step))
+        if hasattr(model, "fit_closed_form"):  # closed form (e.g. Gaussian generative): one "epoch", no loop
+            state = fit_closed_form(trainer, prep.tensors["train"], prep.targets["train"], train, valid)
+        else:
+            state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
+                                state=TrainState(max_epochs=cfg.epochs, step=start_step))
         status = STOP_STATUS.get(state.stop_reason or "", "done")
         summary = _finish(store, run_id, trainer, prep, folder, status)
         summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.data import digits, news
+from engine.data import digits, news, pokemon
 from engine.data.base import Dataset, DatasetSpec, Split
 from engine.download import DataMissingError
 
@@ -24,6 +24,13 @@ register(DatasetSpec(
     "UCI News Aggregator headlines from five publishers, 4 classes (business, science/tech, "
     "entertainment, health); the standard exercise split 10,684 / 1,336 / 1,336.",
     load=lambda home=None, **_: news.load(home), ready=news.ready, fetch=news.fetch,
+))
+register(DatasetSpec(
+    "pokemon", "table", "classification", "Pokémon: Water vs Normal",
+    "The machine-learning course's classification task: Water vs Normal Pokémon from their base stats; "
+    "# < 400 train (79 Water + 61 Normal), the rest test (70). Pokemon.csv from a local folder.",
+    load=lambda home=None, **args: pokemon.load(home, **args), ready=pokemon.ready, fetch=pokemon.fetch,
+    options=pokemon.OPTIONS,
 ))
 
 

@@ -14,7 +14,9 @@ from engine.options import Option
 
 @dataclass
 class Split:
-    x: Any  # list[str] (text) | float32 array (N, H, W) (image) | float32 array (N, D) (table)
+    # list[str] (text) | float32 array (N, H, W) (image) | pandas DataFrame of the feature columns (table:
+    # numeric and categorical columns by name, target excluded; engine.tables.TableFeatures encodes it)
+    x: Any
     y: np.ndarray  # int64 class ids, or float32 targets for regression
 
     def __len__(self) -> int:
@@ -47,3 +49,9 @@ class DatasetSpec:
     ready: Callable[..., bool]  # ready(home) -> bool: usable without a download
     fetch: Callable[..., Path] | None = None  # fetch(home, from_dir=None, progress=None) -> folder
     options: tuple[Option, ...] = ()
+    # core settings this dataset trains best with (e.g. SGD with momentum for covid); applied where the
+    # user gave no value (the model's own defaults take precedence)
+    defaults: dict = field(default_factory=dict)
+    # after_run(prepared, model, folder): extra files a finished run leaves (e.g. a predictions CSV);
+    # called with the best weights loaded
+    after_run: Callable[..., None] | None = None

@@ -1,0 +1,93 @@
+"""Probabilistic generative classifier: one Gaussian per class, fitted in closed form.
+
+P(x | c) = N(x; mu_c, Sigma_c), P(c) = class frequency; logits are log P(x | c) + log P(c), so the
+softmax of the logits is the posterior P(c | x). With `covariance=shared` every class uses the
+frequency-weighted average of the class covariances (the course's shared Sigma): the boundary is then
+linear, and the model has far fewer numbers to estimate from 140 rows.
+
+There is nothing to train by gradient descent: `fit_closed_form(x, y)` sets the buffers, and the
+run (engine/run.py) calls it instead of the Trainer's loop. Everything else (metrics, checkpoint,
+prediction) is the same path as any other model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from engine.models.base import ModelSpec
+from engine.options import Option
+
+RIDGE = 1e-6  # added to the covariance diagonal (relative to its scale) so it stays invertible
+
+
+class GaussianGenerative(nn.Module):
+    def __init__(self, input_dim: int, num_outputs: int, covariance: str = "shared"):
+        super().__init__()
+        self.covariance = covariance
+        self.register_buffer("means", torch.zeros(num_outputs, input_dim, dtype=torch.float64))
+        eye = torch.eye(input_dim, dtype=torch.float64)
+        self.register_buffer("covs", eye.repeat(num_outputs, 1, 1))
+        self.register_buffer("log_priors", torch.full((num_outputs,), -math.log(num_outputs), dtype=torch.float64))
+
+    @torch.no_grad()
+    def fit_closed_form(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Maximum-likelihood means, covariances (1/N, as the course) and class priors."""
+        x = x.to(self.means.device, torch.float64)
+        y = y.to(self.means.device)
+        k, d = self.means.shape
+        counts = torch.stack([(y == c).sum() for c in range(k)]).to(torch.float64)
+        if (counts == 0).any():
+            missing = [c for c in range(k) if counts[c] == 0]
+            raise ValueError(f"class(es) {missing} have no training rows: a Gaussian needs examples of each class")
+        covs = []
+        for c in range(k):
+            xc = x[y == c]
+            mu = xc.mean(0)
+            self.means[c] = mu
+            diff = xc - mu
+            covs.append(diff.T @ diff / len(xc))
+        covs = torch.stack(covs)
+        if self.covariance == "shared":
+            covs = (counts[:, None, None] * covs).sum(0, keepdim=True).expand(k, d, d) / counts.sum()
+        scale = covs.diagonal(dim1=1, dim2=2).mean().clamp_min(1e-12)
+        self.covs.copy_(covs + RIDGE * scale * torch.eye(d, dtype=torch.float64))
+        self.log_priors.copy_(torch.log(counts / counts.sum()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, C) log P(x|c) + log P(c)
+        x = x.to(torch.float64)
+        dist = torch.distributions.MultivariateNormal(self.means, covariance_matrix=self.covs)
+        return (dist.log_prob(x[:, None, :]) + self.log_priors).float()
+
+    def configure_optimizers(self, cfg, steps_per_epoch: int):
+        # a closed-form model has nothing to step; an lr-0 optimizer over a placeholder keeps the run's
+        # checkpoint format (it always carries an optimizer state) unchanged
+        placeholder = torch.zeros(1, requires_grad=True)
+        return torch.optim.SGD([placeholder], lr=0.0), None, False
+
+
+SPEC = ModelSpec(
+    "generative", "Generative Gaussian classifier (closed form)", ("table",), "vector",
+    build=lambda args, spec: GaussianGenerative(spec["input_dim"], spec["num_outputs"], args["covariance"]),
+    options=(Option("covariance", "str", "shared", "Gaussian covariance: one per class (separate) or one "
+                    "shared by all classes (shared; a linear boundary)", choices=("separate", "shared")),),
+    description="One Gaussian per class (maximum likelihood) and Bayes' rule; fitted in closed form, no epochs.",
+)
+
+LOGISTIC = ModelSpec(
+    "logistic", "Logistic regression (gradient descent)", ("table",), "vector",
+    build=lambda args, spec: _linear(spec),
+    options=(),
+    defaults={"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "batch_size": 16, "epochs": 200,
+              "early_stopping": True, "patience": 20},
+    description="A linear layer with softmax and cross-entropy (two classes: logistic regression), trained by "
+                "gradient descent on the same split.",
+)
+
+
+def _linear(spec: dict) -> nn.Module:
+    from engine.models.linear import Linear
+
+    return Linear(spec["input_dim"], spec["num_outputs"], True)
