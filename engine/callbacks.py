@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import math
+import os
 import time
 from pathlib import Path
 
@@ -161,9 +162,23 @@ class Checkpointer(Callback):
         try:
             checkpoint.save(self.folder / "last.pt", payload)
             if improved:
-                checkpoint.save(self.folder / "best.pt", payload)
+                _link_or_save(self.folder / "last.pt", self.folder / "best.pt", payload)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise OSError(exc.errno, "the disk is full while writing a checkpoint; the previous checkpoint "
                               "is intact. Fix: free disk space, then resume the run") from exc
             raise
+
+
+def _link_or_save(src: Path, dest: Path, payload: dict) -> None:
+    """Make `dest` the checkpoint just written to `src` without serialising it again: a hard link
+    renamed into place (atomic). `src` is only ever replaced by a new file, never changed in place,
+    so `dest` keeps its content. Where links are not supported, save a second time."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.link")
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(src, tmp)
+        os.replace(tmp, dest)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        checkpoint.save(dest, payload)

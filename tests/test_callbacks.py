@@ -149,3 +149,22 @@ def test_cosine_schedule_decays_the_learning_rate(home, schedule):
     lrs = store.metrics(run_id).query("name == 'lr'")["value"].tolist()
     assert len(lrs) == 4
     assert (lrs[0] > lrs[-1]) if schedule == "cosine" else (lrs == [0.01] * 4)
+
+
+def test_checkpointer_keeps_best_apart_from_last(tmp_path):
+    from engine import checkpoint
+    from engine.callbacks import Checkpointer
+
+    model, _, _ = tiny_problem()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    ckpt = Checkpointer(tmp_path, {"config": {}})
+    for epoch, loss in ((1, 0.9), (2, 0.5), (3, 0.7)):  # best at epoch 2
+        with torch.no_grad():
+            model.weight.fill_(float(epoch))
+        state = TrainState(max_epochs=3, epoch=epoch)
+        state.metrics = {"valid_loss": loss}
+        ckpt.on_epoch_end(trainer, state)
+    best, last = checkpoint.load(tmp_path / "best.pt"), checkpoint.load(tmp_path / "last.pt")
+    assert best["epoch"] == 2 and best["best"]["value"] == 0.5 and float(best["model"]["weight"][0, 0]) == 2.0
+    assert last["epoch"] == 3 and float(last["model"]["weight"][0, 0]) == 3.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp or link file left
