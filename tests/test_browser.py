@@ -45,7 +45,14 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> Non
 
 
 def stop_supervisor(home: Path) -> None:
-    """The JobRunner's supervisor outlives the server by design; end the one this test started."""
+    """The JobRunner's supervisor and workers outlive the server by design; end the ones this test started."""
+    from engine.jobs import pid_alive
+    from engine.store import ACTIVE, RunStore
+
+    for run in RunStore(home).list_runs(ACTIVE):
+        RunStore(home).request_cancel(run["id"])
+        if run["worker_pid"] and pid_alive(run["worker_pid"]):
+            os.kill(run["worker_pid"], signal.SIGKILL)
     lock = home / "supervisor.lock"
     with contextlib.suppress(OSError, ValueError):
         pid = int(lock.read_text().strip() or 0)
@@ -95,15 +102,15 @@ def test_train_live_stop_and_runs(server, home, tmp_path):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(f"{server}/Train")
-            page.wait_for_selector(IDLE, timeout=60_000)
+            page.goto(f"{server}/Train", wait_until="commit", timeout=120_000)
+            page.wait_for_selector(IDLE, timeout=120_000)
             expect(page.get_by_text("Train a network")).to_be_visible()
             epochs = page.get_by_role("spinbutton", name="Epochs (maximum)")
             epochs.fill("30")
             epochs.press("Enter")
-            page.wait_for_selector(IDLE, timeout=30_000)
+            page.wait_for_selector(IDLE, timeout=90_000)
             page.get_by_text("Early stopping on valid loss").click()  # off: the run must still be going at Stop
-            page.wait_for_selector(IDLE, timeout=30_000)
+            page.wait_for_selector(IDLE, timeout=90_000)
             expect(page.get_by_text("early stopping (patience")).to_have_count(0)
             page.get_by_role("button", name="Start training").click()
 
@@ -127,8 +134,8 @@ def test_train_live_stop_and_runs(server, home, tmp_path):
             expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=30_000)
             page.screenshot(path=str(tmp_path / "train_stopped.png"), full_page=True)
 
-            page.goto(f"{server}/Runs")
-            page.wait_for_selector(IDLE, timeout=60_000)
+            page.goto(f"{server}/Runs", wait_until="commit", timeout=120_000)
+            page.wait_for_selector(IDLE, timeout=120_000)
             expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
             # the run-detail picker opens on the newest run: ours, with its status
             expect(page.get_by_text(run_id).first).to_be_visible(timeout=30_000)
