@@ -62,3 +62,69 @@ class TensorBatches:
             else:
                 idx = order[start:stop]
                 yield index_batch(self.x, idx), self.y[idx]
+
+
+def sequence_lengths(x: Any) -> torch.Tensor | None:
+    """Lengths of padded sequences, or None for plain (non-sequence) inputs. Sequences are what the
+    sequence featurizers make: a tuple (ids (N, L), lengths (N,)) or a dict with an attention_mask."""
+    if isinstance(x, tuple) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x) \
+            and x[0].dim() == 2 and x[1].dim() == 1 and not x[0].is_floating_point():
+        return x[1]
+    if isinstance(x, dict) and isinstance(x.get("attention_mask"), torch.Tensor):
+        return x["attention_mask"].sum(1)
+    return None
+
+
+def trim_padding(x: Any, length: int) -> Any:
+    """Cut every (N, L, ...) tensor of a batch to its first `length` positions (1-D tensors stay)."""
+    if isinstance(x, torch.Tensor):
+        return x[:, :length] if x.dim() >= 2 else x
+    if isinstance(x, tuple | list):
+        return type(x)(trim_padding(t, length) for t in x)
+    if isinstance(x, dict):
+        return {k: trim_padding(v, length) for k, v in x.items()}
+    return x
+
+
+class BucketBatches(TensorBatches):
+    """Length-bucketed padded batches. With `shuffle`, each epoch draws a random permutation from
+    `generator`, sorts each chunk of `bucket` batches by length, cuts it into batches and shuffles
+    the batch order: batches hold titles of similar length, so little padding is computed. Without
+    `shuffle`, batches keep the data's order (predictions line up with the inputs). Either way each
+    batch is trimmed to its longest sequence."""
+
+    def __init__(self, x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False,
+                 generator: torch.Generator | None = None, drop_single: bool = False,
+                 lengths: torch.Tensor | None = None, bucket: int = 50):
+        super().__init__(x, y, batch_size, shuffle, generator, drop_single)
+        self.lengths = sequence_lengths(x) if lengths is None else lengths
+        if self.lengths is None:
+            raise TypeError("BucketBatches needs padded sequences (ids, lengths) or an attention_mask")
+        self.bucket = max(1, int(bucket))
+
+    def _batch_indices(self) -> list[torch.Tensor]:
+        if not self.shuffle:
+            return [torch.arange(s, min(s + self.batch_size, self.n)) for s in range(0, self.n, self.batch_size)]
+        order = torch.randperm(self.n, generator=self.generator)
+        chunk = self.batch_size * self.bucket
+        batches: list[torch.Tensor] = []
+        for start in range(0, self.n, chunk):
+            part = order[start:start + chunk]
+            part = part[torch.sort(self.lengths[part], stable=True).indices]
+            batches += list(torch.split(part, self.batch_size))
+        # the one short batch (the last of the last chunk) goes where the shuffle puts it
+        perm = torch.randperm(len(batches), generator=self.generator)
+        return [batches[i] for i in perm]
+
+    def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
+        for idx in self._batch_indices():
+            if self.drop_single and len(idx) == 1 and self.n > 1:
+                continue
+            xb = index_batch(self.x, idx)
+            yield trim_padding(xb, int(self.lengths[idx].max())), self.y[idx]
+
+
+def make_batches(x: Any, y: torch.Tensor, batch_size: int, **kwargs) -> TensorBatches:
+    """BucketBatches for padded sequences, TensorBatches for everything else."""
+    cls = BucketBatches if sequence_lengths(x) is not None else TensorBatches
+    return cls(x, y, batch_size, **kwargs)

@@ -172,6 +172,18 @@ def _register_tables() -> None:
 _register_tables()
 
 
+def _register_sequences() -> None:
+    from engine.features_seq import Subwords, TokenIds
+
+    FEATURIZERS[("text", "ids")] = lambda cfg, home: TokenIds()
+    FEATURIZERS[("text", "subword")] = lambda cfg, home: Subwords()
+    FEATURIZER_KINDS[TokenIds.kind] = TokenIds
+    FEATURIZER_KINDS[Subwords.kind] = Subwords
+
+
+_register_sequences()
+
+
 def make_featurizer(config, dataset_kind: str, model_input: str, home=None) -> Featurizer:
     try:
         factory = FEATURIZERS[(dataset_kind, model_input)]

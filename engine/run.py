@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 
 from engine import checkpoint
-from engine.batching import TensorBatches
+from engine.batching import make_batches
 from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
 from engine.closed_form import fit_closed_form
 from engine.config import RunConfig
@@ -54,9 +54,9 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
             load_initial_weights(store, row["parent"], model)
         store.update(run_id, params=count_parameters(model)[0])
         has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-        train = TensorBatches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
-                              generator=generator, drop_single=has_bn)
-        valid = TensorBatches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
+        train = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
+                             generator=generator, drop_single=has_bn)
+        valid = make_batches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
         optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
         if not resume:
             checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
@@ -153,8 +153,8 @@ def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
     best_path = folder / "best.pt"
     if best_path.exists():
         trainer.model.load_state_dict(checkpoint.load(best_path)["model"])
-    test = TensorBatches(prep.tensors["test"], prep.targets["test"], EVAL_BATCH)
-    valid = TensorBatches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
+    test = make_batches(prep.tensors["test"], prep.targets["test"], EVAL_BATCH)
+    valid = make_batches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
     out, y = trainer.predict(test)
     if prep.spec["task"] == "classification":
         results = classification_results(out, y, prep.spec["classes"],
