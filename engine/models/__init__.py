@@ -17,6 +17,16 @@ for _spec in (linear.SPEC, mlp.SPEC, generative.SPEC, generative.LOGISTIC):
     register(_spec)
 
 
+def _register_sequence_models() -> None:
+    from engine.models import rnn, textcnn, transformer
+
+    for spec in (rnn.SPEC, textcnn.SPEC, transformer.SPEC):
+        register(spec)
+
+
+_register_sequence_models()
+
+
 def build_model(name: str, args: dict, spec: dict):
     return MODELS[name].build(args, spec)
 

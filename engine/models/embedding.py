@@ -1,0 +1,79 @@
+"""Word embeddings shared by the sequence models (rnn, textcnn): size, initialisation from word
+vectors (GloVe-50 shipped offline, or a word2vec file) and freezing.
+
+The vectors are read once, when a run first builds its model: the builder then records the
+embedding size in the run's data spec (`spec["embedding_dim"]`), which is saved in checkpoints, so
+rebuilding the model for prediction needs no vector file (the trained weights replace the init).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine import text
+from engine.options import ConfigError, Option
+
+DEFAULT_DIM = 300  # the exercise's embedding size, used without pretrained vectors
+
+OPTIONS = (
+    Option("init_vectors", "str", "glove",
+           "embedding initialisation: glove (embedded GloVe-50), word2vec:PATH (a word2vec .bin/.txt file) "
+           "or none (random)"),
+    Option("freeze_embeddings", "bool", False, "keep the pretrained embeddings fixed (else fine-tune them)"),
+    Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors",
+           min=0, max=2048),
+)
+
+
+def load_vectors(source: str, home=None):
+    from engine import vectors
+
+    if source == "glove":
+        return vectors.load_glove(home)
+    if source.startswith("word2vec:") and source[len("word2vec:"):]:
+        return vectors.load_word2vec(source.split(":", 1)[1], home)
+    raise ConfigError(f"init_vectors={source!r}: expected glove, word2vec:PATH or none")
+
+
+def init_matrix(vocab: list[str], kv, seed: int = 0) -> tuple[torch.Tensor, int]:
+    """(vocab_size + 1, dim) rows for id 0 (zeros), then each vocabulary word: its vector, or the mean
+    of its known hyphen/apostrophe parts, or random with the vectors' scale. Also the number of
+    words that got a pretrained vector."""
+    rng = np.random.default_rng(seed)
+    scale = float(np.asarray(kv.vectors[: min(len(kv.vectors), 50_000)]).std())
+    out = rng.normal(0.0, scale, size=(len(vocab) + 1, kv.vector_size)).astype(np.float32)
+    out[0] = 0.0
+    found = 0
+    index = kv.key_to_index
+    for i, word in enumerate(vocab, 1):
+        parts = text.expand_unknown(word, index)
+        if parts:
+            out[i] = np.mean([kv.vectors[index[p]] for p in parts], axis=0)
+            found += 1
+    return torch.from_numpy(out), found
+
+
+def make_embedding(args: dict, spec: dict) -> nn.Embedding:
+    source = args.get("init_vectors", "none")
+    first_build = "embedding_dim" not in spec
+    kv = None
+    if first_build:
+        if source != "none":
+            kv = load_vectors(source)
+            if args.get("emb_size") and args["emb_size"] != kv.vector_size:
+                raise ConfigError(f"emb_size={args['emb_size']} differs from the {kv.vector_size}-d vectors of "
+                                  f"{source}. Fix: emb_size 0 (the vectors' size) or init_vectors none")
+            spec["embedding_dim"] = int(kv.vector_size)
+        else:
+            spec["embedding_dim"] = int(args.get("emb_size") or DEFAULT_DIM)
+    emb = nn.Embedding(int(spec["vocab_size"]), int(spec["embedding_dim"]), padding_idx=0)
+    if kv is not None:
+        matrix, found = init_matrix(spec.get("vocab", []), kv)
+        with torch.no_grad():
+            emb.weight.copy_(matrix)
+        spec["vectors_found"] = found
+    if args.get("freeze_embeddings"):
+        emb.weight.requires_grad_(False)
+    return emb

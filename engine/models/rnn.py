@@ -1,0 +1,82 @@
+"""Recurrent classifier over word ids: embedding -> RNN/LSTM/GRU (layers, bidirectional) over
+packed padded sequences -> the last layer's final hidden state(s) (or a max over time) -> linear."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from engine.models import embedding
+from engine.models.base import ModelSpec
+from engine.options import Option
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RNNClassifier(nn.Module):
+    def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, pool: str = "last"):
+        super().__init__()
+        self.embedding = emb
+        self.cell, self.layers, self.dirs, self.pool = cell, layers, 2 if bidirectional else 1, pool
+        extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
+        self.rnn = CELLS[cell](emb.embedding_dim, hidden, num_layers=layers, batch_first=True,
+                               bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0, **extra)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden * self.dirs, num_outputs)
+        self.pack = True  # pack padded batches (False: run over the padding too; tests compare both)
+
+    def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
+        ids, lengths = x
+        e = self.dropout(self.embedding(ids))
+        if self.pack:
+            seq = pack_padded_sequence(e, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        else:
+            seq = e
+        out, h = self.rnn(seq)
+        if self.pool == "max":
+            if self.pack:
+                out, _ = pad_packed_sequence(out, batch_first=True, padding_value=float("-inf"),
+                                             total_length=ids.shape[1])
+            feat = out.max(dim=1).values
+        else:
+            if self.cell == "lstm":
+                h = h[0]
+            last = h.view(self.layers, self.dirs, h.shape[1], h.shape[2])[-1]  # (dirs, B, H)
+            feat = torch.cat(list(last), dim=1)
+        return self.fc(self.dropout(feat))
+
+
+OPTIONS = (
+    Option("cell", "str", "gru", "recurrent cell", choices=tuple(CELLS)),
+    Option("hidden", "int", 128, "hidden units per direction", min=1, max=4096),
+    Option("layers", "int", 1, "stacked recurrent layers", min=1, max=8),
+    Option("bidirectional", "bool", False, "read each title both ways"),
+    Option("dropout", "float", 0.3, "dropout on embeddings, between layers and before the output", min=0.0, max=0.9),
+    Option("pool", "str", "max", "title vector: last hidden state(s) or max over time of the outputs",
+           choices=("last", "max")),
+    *embedding.OPTIONS,
+)
+
+
+def build(args: dict, spec: dict) -> RNNClassifier:
+    emb = embedding.make_embedding(args, spec)
+    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool")}
+    return RNNClassifier(emb, spec["num_outputs"], **keep)
+
+
+SPEC = ModelSpec(
+    "rnn", "RNN / LSTM / GRU over word ids", ("text",), "ids",
+    build=build,
+    options=OPTIONS,
+    presets={
+        "exercise: emb 300, hidden 50, plain RNN, SGD": {
+            "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
+                           "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False},
+            "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
+        },
+    },
+    defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "epochs": 20},
+    description="Word ids -> embedding (GloVe init) -> recurrent layers over packed sequences -> softmax.",
+)

@@ -1,0 +1,61 @@
+"""Convolutional classifier over word ids (Kim, 2014): embedding -> 1-D convolutions of the given
+widths -> ReLU -> max-pool over time (padding masked out) -> dropout -> linear."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.models import embedding
+from engine.models.base import ModelSpec
+from engine.options import Option
+
+
+class TextCNN(nn.Module):
+    def __init__(self, emb: nn.Embedding, num_outputs: int, widths=(3,), channels: int = 256, dropout: float = 0.5):
+        super().__init__()
+        self.embedding = emb
+        self.widths = tuple(int(w) for w in widths)
+        # padding w-1 on both sides: every window that touches a word counts, even for one-word titles
+        self.convs = nn.ModuleList(nn.Conv1d(emb.embedding_dim, channels, w, padding=w - 1) for w in self.widths)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(channels * len(self.widths), num_outputs)
+
+    def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
+        ids, lengths = x
+        e = self.dropout(self.embedding(ids)).transpose(1, 2)  # (B, D, L)
+        pooled = []
+        for w, conv in zip(self.widths, self.convs, strict=True):
+            c = torch.relu(conv(e))  # (B, C, L + w - 1); window t covers words t-w+1 .. t
+            valid = torch.arange(c.shape[2], device=c.device)[None, :] < (lengths.to(c.device) + w - 1)[:, None]
+            pooled.append(c.masked_fill(~valid[:, None, :], float("-inf")).max(dim=2).values)
+        return self.fc(self.dropout(torch.cat(pooled, dim=1)))
+
+
+OPTIONS = (
+    Option("widths", "ints", (3,), "filter widths in words (several allowed: 2,3,4)", min=1, max=10),
+    Option("channels", "int", 256, "filters per width", min=1, max=4096),
+    Option("dropout", "float", 0.5, "dropout on embeddings and before the output", min=0.0, max=0.9),
+    *embedding.OPTIONS,
+)
+
+
+def build(args: dict, spec: dict) -> TextCNN:
+    emb = embedding.make_embedding(args, spec)
+    return TextCNN(emb, spec["num_outputs"], args["widths"], args["channels"], args["dropout"])
+
+
+SPEC = ModelSpec(
+    "textcnn", "CNN over word ids (TextCNN)", ("text",), "ids",
+    build=build,
+    options=OPTIONS,
+    presets={
+        "exercise: width 3, max-pool, SGD": {
+            "model_args": {"widths": [3], "channels": 50, "dropout": 0.0, "emb_size": 300, "init_vectors": "none",
+                           "freeze_embeddings": False},
+            "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
+        },
+    },
+    defaults={"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 20},
+    description="Word ids -> embedding (GloVe init) -> convolutions of several widths -> max over time -> softmax.",
+)
