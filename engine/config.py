@@ -90,8 +90,12 @@ def make_config(**values) -> RunConfig:
     if model_name in MODELS:
         values = {**MODELS[model_name].defaults, **values}
     dataset_name = values.get("dataset", CORE["dataset"].default)
+    dataset_model_args: dict = {}
     if dataset_name in DATASETS:
-        values = {**DATASETS[dataset_name].defaults, **values}
+        ds_defaults = dict(DATASETS[dataset_name].defaults)
+        # per-model settings this dataset trains best with: {"model_args": {model name: {...}}}
+        dataset_model_args = dict(ds_defaults.pop("model_args", {}).get(model_name, {}))
+        values = {**ds_defaults, **values}
     core = {k: v for k, v in values.items() if k in CORE}
     parsed = parse_options(CORE_OPTIONS, core, "the run")
     if parsed["dataset"] not in DATASETS:
@@ -107,7 +111,8 @@ def make_config(**values) -> RunConfig:
     features = parsed["features"]
     if not (features in ("glove", "w2v") or features.startswith("word2vec:")):
         raise ConfigError(f"features={features!r}: expected glove, w2v or word2vec:PATH")
-    model_args = parse_options(model.options, dict(values.get("model_args") or {}), f"model {model.name!r}")
+    model_args = parse_options(model.options, {**dataset_model_args, **dict(values.get("model_args") or {})},
+                               f"model {model.name!r}")
     data_args = parse_options(dataset.options, dict(values.get("data_args") or {}), f"dataset {dataset.name!r}")
     return RunConfig(**parsed, model_args=model_args, data_args=data_args)
 

@@ -161,15 +161,7 @@ FEATURIZERS: dict[tuple[str, str], Callable] = {
 }
 FEATURIZER_KINDS: dict[str, type] = {"mean_vectors": MeanVectors, "flat_pixels": FlatPixels}
 
-
-def _register_tables() -> None:
-    from engine.tables import TableFeatures
-
-    FEATURIZERS[("table", "vector")] = lambda cfg, home: TableFeatures()
-    FEATURIZER_KINDS[TableFeatures.kind] = TableFeatures
-
-
-_register_tables()
+from engine import tables  # noqa: E402, F401  (registers the ("table", "vector") featurizer; imports this module)
 
 
 def _register_sequences() -> None:

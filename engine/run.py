@@ -19,6 +19,7 @@ from engine.batching import make_batches
 from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
 from engine.closed_form import fit_closed_form
 from engine.config import RunConfig
+from engine.data import DATASETS
 from engine.devices import resolve_device
 from engine.download import DataMissingError
 from engine.evaluate import classification_results, regression_results
@@ -26,6 +27,7 @@ from engine.models import count_parameters
 from engine.options import ConfigError
 from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
 from engine.store import RunStore
+from engine.tensorboard_cb import TensorBoardLogger
 from engine.trainer import Callback, Trainer, TrainState
 
 STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
@@ -75,7 +77,7 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
             early = EarlyStopping(cfg.patience, monitor)
             early.best = best
             callbacks.append(early)
-        callbacks += [ckpt, *extra_callbacks]
+        callbacks += [ckpt, TensorBoardLogger(folder), *extra_callbacks]
         trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
                           scheduler_per_batch=per_batch)
         if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
@@ -87,6 +89,9 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
                                 state=TrainState(max_epochs=cfg.epochs, step=start_step))
         status = STOP_STATUS.get(state.stop_reason or "", "done")
         summary = _finish(store, run_id, trainer, prep, folder, status)
+        after_run = DATASETS[cfg.dataset].after_run
+        if after_run is not None:  # extra files of the run, made with the best weights (e.g. predictions.csv)
+            after_run(prep, trainer.model, folder)
         summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
                        seconds=time.perf_counter() - t0, device=str(device), message=state.message)
         store.update(run_id, status=status, finished=time.time(),
@@ -163,6 +168,8 @@ def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
         results = regression_results(out, y)
     valid_metrics = trainer.evaluate(valid)
     summary = {f"valid_{k}": v for k, v in valid_metrics.items()}
+    if prep.spec["task"] == "regression":  # the Trainer's regression loss is the MSE
+        summary["valid_mse"] = valid_metrics["loss"]
     summary.update({k: v for k, v in results.items() if k.startswith("test_")})
     rows = [(0, 0, "test", k[5:], v) for k, v in summary.items() if k.startswith("test_") and _finite(v)]
     store.log_metrics(run_id, rows)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from engine.features import Featurizer
+from engine.features import FEATURIZER_KINDS, FEATURIZERS, Featurizer
 
 
 def _as_frame(raw) -> pd.DataFrame:
@@ -102,3 +102,7 @@ class TableFeatures(Featurizer):
     def from_state(cls, state: dict, home=None) -> TableFeatures:
         return cls(state["numeric"], state["means"], state["stds"], state["categorical"], state["categories"],
                    state.get("standardize", True))
+
+
+FEATURIZERS[("table", "vector")] = lambda cfg, home: TableFeatures()
+FEATURIZER_KINDS[TableFeatures.kind] = TableFeatures

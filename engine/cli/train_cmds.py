@@ -8,7 +8,7 @@ from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args, init_source
 from engine.store import RunStore
 
-SUMMARY_KEYS = ("run_id", "status", "test_acc", "valid_acc", "test_mse", "valid_loss", "epochs", "seconds",
+SUMMARY_KEYS = ("run_id", "status", "test_acc", "valid_acc", "test_mse", "valid_mse", "valid_loss", "epochs", "seconds",
                 "device", "params", "error", "message")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.data import digits, news, pokemon
+from engine.data import covid, digits, news, pokemon
 from engine.data.base import Dataset, DatasetSpec, Split
 from engine.download import DataMissingError
 
@@ -31,6 +31,14 @@ register(DatasetSpec(
     "# < 400 train (79 Water + 61 Normal), the rest test (70). Pokemon.csv from a local folder.",
     load=lambda home=None, **args: pokemon.load(home, **args), ready=pokemon.ready, fetch=pokemon.fetch,
     options=pokemon.OPTIONS,
+))
+register(DatasetSpec(
+    "covid", "table", "regression", "COVID-19 cases (regression)",
+    "The machine-learning course's COVID-19 regression (ML2022 HW1): the 5th day's tested-positive share from "
+    "37 states and 5 days of survey signals (2,699 rows; valid 20 % with seed 5201314); predictions for the "
+    "1,078 unlabelled rows go to the run's predictions.csv.",
+    load=lambda home=None, **args: covid.load(home, **args), ready=covid.ready, fetch=covid.fetch,
+    options=covid.OPTIONS, defaults=covid.DEFAULTS, after_run=covid.write_predictions,
 ))
 
 
