@@ -83,3 +83,16 @@ def test_one_step_lowers_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_larger_embedding_keeps_vectors_in_first_dims(monkeypatch):
+    from engine.models import embedding
+
+    kv = keyed_vectors_from(["w1", "w2"], np.arange(6, dtype=np.float32).reshape(2, 3))
+    monkeypatch.setattr(embedding, "load_vectors", lambda source, home=None: kv)
+    spec = {"vocab_size": 3, "vocab": ["w1", "w2"]}
+    emb = make_embedding({"init_vectors": "glove", "emb_size": 5}, spec)
+    assert spec["embedding_dim"] == 5 and emb.weight.shape == (3, 5)
+    assert emb.weight[1, :3].tolist() == [0, 1, 2] and emb.weight[0].abs().sum() == 0
+    with pytest.raises(Exception, match="smaller"):
+        make_embedding({"init_vectors": "glove", "emb_size": 2}, {"vocab_size": 3, "vocab": ["w1", "w2"]})

@@ -22,7 +22,8 @@ OPTIONS = (
            "embedding initialisation: glove (embedded GloVe-50), word2vec:PATH (a word2vec .bin/.txt file) "
            "or none (random)"),
     Option("freeze_embeddings", "bool", False, "keep the pretrained embeddings fixed (else fine-tune them)"),
-    Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors",
+    Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors; "
+           "larger than the vectors: extra trainable dimensions start random",
            min=0, max=2048),
 )
 
@@ -62,17 +63,20 @@ def make_embedding(args: dict, spec: dict) -> nn.Embedding:
     if first_build:
         if source != "none":
             kv = load_vectors(source)
-            if args.get("emb_size") and args["emb_size"] != kv.vector_size:
-                raise ConfigError(f"emb_size={args['emb_size']} differs from the {kv.vector_size}-d vectors of "
-                                  f"{source}. Fix: emb_size 0 (the vectors' size) or init_vectors none")
-            spec["embedding_dim"] = int(kv.vector_size)
+            if args.get("emb_size") and args["emb_size"] < kv.vector_size:
+                raise ConfigError(f"emb_size={args['emb_size']} is smaller than the {kv.vector_size}-d vectors of "
+                                  f"{source}. Fix: emb_size 0 (the vectors' size), a larger size, or init_vectors none")
+            spec["embedding_dim"] = int(max(kv.vector_size, args.get("emb_size") or 0))
         else:
             spec["embedding_dim"] = int(args.get("emb_size") or DEFAULT_DIM)
     emb = nn.Embedding(int(spec["vocab_size"]), int(spec["embedding_dim"]), padding_idx=0)
-    if kv is not None:
+    if kv is not None:  # a larger size keeps the vectors in the first dimensions, the rest random
         matrix, found = init_matrix(spec.get("vocab", []), kv)
         with torch.no_grad():
-            emb.weight.copy_(matrix)
+            scale = float(matrix[1:].std()) if len(matrix) > 1 else 1.0
+            emb.weight.normal_(0.0, scale)
+            emb.weight[:, :matrix.shape[1]] = matrix
+            emb.weight[0] = 0.0
         spec["vectors_found"] = found
     if args.get("freeze_embeddings"):
         emb.weight.requires_grad_(False)
