@@ -129,7 +129,7 @@ def test_train_live_stop_and_runs(server, home, tmp_path):
             assert len(runs) == 1 and runs[0]["status"] == "running" and runs[0]["max_epochs"] == 30
             run_id = runs[0]["id"]
 
-            page.get_by_role("button", name="Stop", exact=True).click()
+            page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
             RunStoreWait(home, run_id).until(lambda r: r["status"] == "stopped", timeout=60)
             expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=30_000)
             page.screenshot(path=str(tmp_path / "train_stopped.png"), full_page=True)

@@ -26,7 +26,7 @@ def test_supervisor_killed_mid_run_is_replaced_and_reattaches_to_the_live_worker
     os.kill(old, signal.SIGKILL)
     wait_for(lambda: not pid_alive(old), 10, "the old supervisor to die")
     second = runner.submit(make_config(**{**LONG, "epochs": 2}))  # starts a new supervisor
-    wait_for(lambda: supervisor_pid(home) not in (None, old), 60, "a new supervisor")
+    wait_for(lambda: supervisor_pid(home) not in (None, old), 120, "a new supervisor")
     time.sleep(2)  # a few supervisor ticks
     run = runner.store.get_run(first)
     assert run["status"] == "running" and run["worker_pid"] == worker and pid_alive(worker)  # re-attached
@@ -45,7 +45,7 @@ def test_supervisor_and_worker_killed_marks_the_run_interrupted_on_restart(runne
     wait_for(lambda: not pid_alive(worker) and not pid_alive(old), 10, "the worker and supervisor to die")
     t0 = time.monotonic()
     runner.ensure_supervisor()
-    run = wait_for(lambda: (r := runner.store.get_run(run_id))["status"] == "interrupted" and r, 60,
+    run = wait_for(lambda: (r := runner.store.get_run(run_id))["status"] == "interrupted" and r, 120,
                    "the run to be marked interrupted")
     print(f"interrupted {time.monotonic() - t0:.1f}s after the supervisor restart")
     assert "Resume" in run["error"] and run["worker_pid"] is None

@@ -10,40 +10,55 @@ import importlib
 import json
 import sys
 
-from engine.checkpoint import CheckpointError
-from engine.download import DataMissingError
-from engine.options import ConfigError
-from engine.store import RunNotFound
-
 COMMAND_MODULES = ("engine.cli.data_cmds", "engine.cli.train_cmds", "engine.cli.jobs_cmds",
                    "engine.cli.predict_cmd", "engine.cli.labs_cmds",
-                   "engine.cli.export_cmd")
+                   "engine.cli.export_cmd", "engine.cli.internal_cmds")
+# what the JobRunner starts: parsed without importing the other command modules (fast start-up)
+INTERNAL = {"worker", "supervise"}
 
-USER_ERRORS = (ConfigError, DataMissingError, CheckpointError, RunNotFound, FileNotFoundError, ValueError)
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules=COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="NN Lab engine")
     parser.add_argument("--home", help="data home (default $NNLAB_HOME or ~/.nnlab)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _command(argv: list[str]) -> str | None:
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] == "--home" else 1
+    return argv[i] if i < len(argv) else None
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    from engine.checkpoint import CheckpointError
+    from engine.download import DataMissingError
+    from engine.options import ConfigError
+    from engine.store import RunNotFound
+
+    return ConfigError, DataMissingError, CheckpointError, RunNotFound, FileNotFoundError, ValueError
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    internal = _command(argv) in INTERNAL
+    parser = build_parser(("engine.cli.internal_cmds",) if internal else COMMAND_MODULES)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except USER_ERRORS as exc:
-        message = str(exc) if not isinstance(exc, RunNotFound) else str(exc)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, user_errors()):
+            raise
+        message = str(exc)
         if getattr(args, "json", False):
             print(json.dumps({"error": message}))
         print(f"error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
 
 
 def emit(obj, as_json: bool) -> None:

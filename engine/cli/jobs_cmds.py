@@ -1,4 +1,4 @@
-"""Run control: submit, status, cancel, resume; and the process entry points worker/supervise."""
+"""Run control: submit, status, cancel, resume."""
 
 from __future__ import annotations
 
@@ -21,15 +21,6 @@ def register(sub) -> None:
         if name == "resume":
             q.add_argument("--wait", action="store_true")
         q.set_defaults(func=run_control)
-
-    w = sub.add_parser("worker", help="(internal) train one queued run")
-    w.add_argument("run_id")
-    w.add_argument("--concurrent", type=int, default=1)
-    w.set_defaults(func=run_worker)
-
-    s = sub.add_parser("supervise", help="(internal) start queued runs in worker processes")
-    s.add_argument("--idle-exit", type=float, default=60.0)
-    s.set_defaults(func=run_supervise)
 
 
 def run_submit(args) -> int:
@@ -58,18 +49,3 @@ def run_control(args) -> int:
             runner.wait(args.run_id, timeout=24 * 3600)
     emit(runner.status(args.run_id), args.json)
     return 0
-
-
-def run_worker(args) -> int:
-    from engine.devices import thread_share
-    from engine.run import execute
-    from engine.store import RunStore
-
-    summary = execute(RunStore(args.home), args.run_id, threads=thread_share(args.concurrent))
-    return 0 if summary["status"] != "failed" else 1
-
-
-def run_supervise(args) -> int:
-    from engine.jobs import Supervisor
-
-    return Supervisor(args.home).run_forever(idle_exit=args.idle_exit)
