@@ -7,7 +7,7 @@ import torch
 
 
 def classification_results(logits: torch.Tensor, y: torch.Tensor, classes: list[str], raw_inputs=None,
-                           max_examples: int = 200) -> dict:
+                           max_examples: int = 200, n_predictions: int = 500) -> dict:
     from sklearn.metrics import classification_report, confusion_matrix
 
     probs = torch.softmax(logits.float(), dim=1).numpy()
@@ -37,6 +37,8 @@ def classification_results(logits: torch.Tensor, y: torch.Tensor, classes: list[
         "misclassified": examples,
         "n_misclassified": int(len(wrong)),
         "n_test": int(len(true)),
+        # class ids predicted for the first test examples, in order (the Runs page's image grid)
+        "test_predictions": pred[:n_predictions].astype(int).tolist(),
     }
 
 

@@ -154,12 +154,40 @@ class FlatPixels(Featurizer):
         return cls(state["shape"])
 
 
+class ImagePixels(Featurizer):
+    """Images (N, H, W) in [0, 1] -> (N, 1, H, W) for convolutional models."""
+
+    kind = "image_pixels"
+
+    def __init__(self, shape=(8, 8)):
+        self.shape = tuple(shape)
+
+    def fit(self, dataset) -> None:
+        self.shape = tuple(dataset.train.x.shape[1:])
+
+    def transform(self, raw) -> torch.Tensor:
+        arr = np.ascontiguousarray(raw, dtype=np.float32)
+        return torch.from_numpy(arr.reshape(len(arr), 1, *self.shape))
+
+    def spec(self) -> dict:
+        return {"image_shape": self.shape, "in_channels": 1, "input_dim": int(np.prod(self.shape))}
+
+    def state(self) -> dict:
+        return {"kind": self.kind, "shape": list(self.shape)}
+
+    @classmethod
+    def from_state(cls, state: dict, home=None) -> ImagePixels:
+        return cls(state["shape"])
+
+
 # (dataset kind, model input) -> factory(config, home) ; state kind -> class
 FEATURIZERS: dict[tuple[str, str], Callable] = {
     ("text", "vector"): lambda cfg, home: MeanVectors(cfg.features, cfg.seed, home),
     ("image", "vector"): lambda cfg, home: FlatPixels(),
+    ("image", "image"): lambda cfg, home: ImagePixels(),
 }
-FEATURIZER_KINDS: dict[str, type] = {"mean_vectors": MeanVectors, "flat_pixels": FlatPixels}
+FEATURIZER_KINDS: dict[str, type] = {"mean_vectors": MeanVectors, "flat_pixels": FlatPixels,
+                                   "image_pixels": ImagePixels}
 
 from engine import tables  # noqa: E402, F401  (registers the ("table", "vector") featurizer; imports this module)
 

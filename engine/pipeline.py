@@ -74,5 +74,9 @@ def make_optimizer(model: nn.Module, cfg: RunConfig, steps_per_epoch: int):
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "onecycle":  # short runs: warm up to lr over the first 25 % of steps, then anneal to ~0
+        total = max(1, cfg.epochs * steps_per_epoch)
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25,
+                                                        cycle_momentum=cfg.optimizer == "sgd"), True
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs) if cfg.schedule == "cosine" else None
     return opt, sched, False

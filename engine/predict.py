@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from engine import checkpoint
@@ -68,7 +69,33 @@ class Predictor:
         """Predict raw inputs of this run's kind (headlines for text runs)."""
         if self.kind == "text":
             return self.predict_texts(items)
+        if self.kind == "image":
+            return [{k: v for k, v in item.items() if k != "image"} for item in self.predict_images(items)]
         raise InputError(f"predicting {self.kind} inputs from the command line is not supported yet")
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return tuple(self.spec.get("image_shape") or self.featurizer.state().get("shape") or (28, 28))
+
+    def predict_images(self, images: list) -> list[dict]:
+        """Pictures of digits (paths, bytes, PIL images or arrays, any background convention) ->
+        {"label", "probs" (one per class, in class order), "image" (the preprocessed input)}, with the
+        same preprocessing for the canvas, uploads and the CLI (`engine.images.prepare_digit`)."""
+        from engine.images import prepare_digit
+
+        prepared = []
+        for image in images:
+            try:
+                prepared.append(prepare_digit(image, self.image_shape))
+            except ValueError as exc:  # BlankImageError included: a message, not a prediction
+                raise InputError(str(exc)) from None
+        probs = self.probabilities(np.stack(prepared))
+        out = []
+        for image, p in zip(prepared, probs, strict=True):
+            name = self.classes[int(p.argmax())]
+            out.append({"label": int(name) if name.isdigit() else name,
+                        "probs": [round(float(v), 6) for v in p], "image": image})
+        return out
 
     def predict_texts(self, texts: list[str]) -> list[dict]:
         texts = [check_headline(t) for t in texts]

@@ -15,7 +15,7 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", help="a checkpoint file instead of a run id")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="one input (a headline)")
-    src.add_argument("--input-file", help="a file with one input per line")
+    src.add_argument("--input-file", help="a file with one input per line (headlines, or image paths for digit runs)")
     p.add_argument("--json", action="store_true", help="one JSON line per input")
     p.set_defaults(func=run_predict)
 
@@ -49,7 +49,9 @@ def run_predict(args) -> int:
         elif "error" in result:
             print(f"error: {result['error']}", file=sys.stderr)
         else:
-            top = sorted(result["probs"].items(), key=lambda kv: -kv[1])[:3]
+            probs = result["probs"]
+            probs = dict(zip(predictor.classes, probs, strict=True)) if isinstance(probs, list) else probs
+            top = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
             extra = f"  (unknown words: {', '.join(result['unknown'])})" if result.get("unknown") else ""
             print(f"{result['label']:<14} " + "  ".join(f"{c} {p:.2f}" for c, p in top) + f"  | {item[:70]}{extra}")
     return 1 if failures else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.data import covid, digits, news, pokemon
+from engine.data import covid, digits, mnist, news, pokemon
 from engine.data.base import Dataset, DatasetSpec, Split
 from engine.download import DataMissingError
 
@@ -24,6 +24,13 @@ register(DatasetSpec(
     "UCI News Aggregator headlines from five publishers, 4 classes (business, science/tech, "
     "entertainment, health); the standard exercise split 10,684 / 1,336 / 1,336.",
     load=lambda home=None, **_: news.load(home), ready=news.ready, fetch=news.fetch,
+))
+register(DatasetSpec(
+    "mnist", "image", "classification", "MNIST 28x28 digits",
+    "70,000 handwritten digits, 28x28 pixels: 54,000 train / 6,000 valid (10 % held out, fixed seed) / "
+    "10,000 test; four IDX files, downloaded (checksummed) or taken from a local folder.",
+    load=lambda home=None, **args: mnist.load(home, **args), ready=mnist.ready, fetch=mnist.fetch,
+    options=mnist.OPTIONS,
 ))
 register(DatasetSpec(
     "pokemon", "table", "classification", "Pokémon: Water vs Normal",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.models import generative, linear, mlp
+from engine.models import cnn, generative, linear, mlp
 from engine.models.base import ModelSpec, count_parameters
 
 MODELS: dict[str, ModelSpec] = {}
@@ -13,7 +13,7 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-for _spec in (linear.SPEC, mlp.SPEC, generative.SPEC, generative.LOGISTIC):
+for _spec in (linear.SPEC, mlp.SPEC, generative.SPEC, generative.LOGISTIC, cnn.SPEC):
     register(_spec)
 
 

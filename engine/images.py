@@ -1,0 +1,146 @@
+"""Turn a drawing or a photo of one digit into the input a digit model was trained on.
+
+One function, `prepare_digit`, serves the drawing canvas, uploaded PNG/JPEG files and the CLI
+(`predict RUN --input-file LIST`), so all three see exactly the same preprocessing:
+
+1. ink: how much paint each pixel holds, in [0, 1]. A transparent RGBA image (the drawing canvas)
+   is read by its alpha channel; an opaque one by its brightness, light-on-dark or dark-on-light
+   decided by the background (the median of the border pixels).
+2. crop to the bounding box of the ink;
+3. MNIST (28x28): scale the longer side to 20 px keeping the aspect ratio (area-averaged, so
+   strokes get grey edges as in MNIST), then place it so its centre of mass sits at the centre of
+   the 28x28 field (index 13.5, 13.5) — how LeCun et al. made MNIST;
+   scikit-learn digits (8x8): scale the longer side to 32 px, centre the box in a 32x32 field and
+   count the ink in 4x4 blocks (how the UCI optdigits were made), values 0..1.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+INK_THRESHOLD = 0.2  # share of the strongest ink that counts as part of the digit's box
+MNIST_BOX = 20
+DIGITS_FIELD = 32
+
+
+class BlankImageError(ValueError):
+    """The image holds no ink: nothing to predict."""
+
+
+def load_image(source) -> np.ndarray:
+    """A path, bytes, file object, PIL image or array -> uint8/float array (H, W), (H, W, 3) or (H, W, 4)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(source, np.ndarray):
+        return source
+    if isinstance(source, str | os.PathLike):
+        source = Path(source).expanduser()
+        if not source.is_file():
+            raise ValueError(f"{source} is not an image file")
+    elif isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    try:
+        img = source if isinstance(source, Image.Image) else Image.open(source)
+        img.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read the image: {exc}. Give a PNG or JPEG file") from None
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    return np.asarray(img.convert("RGBA" if has_alpha else "L"))
+
+
+def ink_map(image) -> np.ndarray:
+    """Ink in [0, 1] per pixel (1 = full paint), whatever the background convention."""
+    a = np.asarray(image)
+    if a.ndim not in (2, 3) or a.size == 0:
+        raise ValueError(f"expected an image array (H, W[, C]); got shape {a.shape}")
+    a = a.astype(np.float32) / (255.0 if a.dtype == np.uint8 or a.max() > 1.0 else 1.0)
+    if a.ndim == 3 and a.shape[2] in (2, 4):
+        alpha = a[..., -1]
+        if alpha.min() < 0.9:  # a transparent background: the paint is where the alpha is
+            return np.clip(alpha, 0.0, 1.0)
+        a = a[..., :-1]
+    if a.ndim == 3:
+        gray = a[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if a.shape[2] >= 3 else a[..., 0]
+    else:
+        gray = a
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    bg = float(np.median(border))
+    ink = (bg - gray) / max(bg, 1e-3) if bg > 0.5 else (gray - bg) / max(1.0 - bg, 1e-3)
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+def _resize(a: np.ndarray, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    downscale = width < a.shape[1] or height < a.shape[0]
+    method = Image.Resampling.BOX if downscale else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((width, height), method))
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    peak = float(ink.max())
+    if peak < 0.1:
+        raise BlankImageError("the image is blank: draw a digit (or upload a picture of one)")
+    ink = ink / peak
+    rows = np.flatnonzero((ink >= INK_THRESHOLD).any(1))
+    cols = np.flatnonzero((ink >= INK_THRESHOLD).any(0))
+    return ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+
+
+def _scaled(crop: np.ndarray, longest: int) -> np.ndarray:
+    h, w = crop.shape
+    scale = longest / max(h, w)
+    out = _resize(crop, max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.clip(out / max(float(out.max()), 1e-6), 0.0, 1.0)
+
+
+def center_of_mass(a: np.ndarray) -> tuple[float, float]:
+    total = float(a.sum())
+    ys, xs = np.indices(a.shape)
+    return float((ys * a).sum() / total), float((xs * a).sum() / total)
+
+
+def _paste(field: np.ndarray, patch: np.ndarray, top: int, left: int) -> np.ndarray:
+    """Place `patch` at (top, left), dropping whatever falls outside the field."""
+    h, w = patch.shape
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + h, field.shape[0]), min(left + w, field.shape[1])
+    field[y0:y1, x0:x1] = patch[y0 - top: y1 - top, x0 - left: x1 - left]
+    return field
+
+
+def mnist_style(ink: np.ndarray, size: int = 28) -> np.ndarray:
+    """Crop, longer side to 20/28 of `size`, centre of mass at the centre of a size x size field."""
+    small = _scaled(_crop(ink), max(1, round(size * MNIST_BOX / 28)))
+    cy, cx = center_of_mass(small)
+    centre = (size - 1) / 2
+    return _paste(np.zeros((size, size), np.float32), small, round(centre - cy), round(centre - cx))
+
+
+def digits_style(ink: np.ndarray, size: int = 8) -> np.ndarray:
+    """Crop, longer side to a 32-pixel field, centre the box, ink per 4x4 block (0..1)."""
+    field_size = size * DIGITS_FIELD // 8
+    small = _scaled(_crop(ink), field_size)
+    h, w = small.shape
+    field = _paste(np.zeros((field_size, field_size), np.float32), small, (field_size - h) // 2,
+                   (field_size - w) // 2)
+    block = field_size // size
+    return field.reshape(size, block, size, block).mean(axis=(1, 3)).astype(np.float32)
+
+
+def prepare_digit(image, shape=(28, 28)) -> np.ndarray:
+    """Any picture of one digit -> float32 (H, W) in [0, 1], light ink on black, as the run's data.
+
+    `shape` (8, 8) gives scikit-learn's digits convention, anything else MNIST's. Raises
+    BlankImageError when there is no ink, ValueError when the input is not an image."""
+    ink = ink_map(load_image(image))
+    h, w = (int(s) for s in shape)
+    if (h, w) == (8, 8):
+        return digits_style(ink, 8)
+    if h != w:
+        raise ValueError(f"digit images must be square; this run takes {h}x{w}")
+    return mnist_style(ink, h)

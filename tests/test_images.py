@@ -1,0 +1,105 @@
+"""Digit preprocessing (engine.images.prepare_digit): the ink is found in every canvas convention,
+cropped, scaled to a 20-pixel box and centred by centre of mass in 28x28 (MNIST), or put on
+scikit-learn's 8x8 digits grid."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from digit_drawing import draw_digit
+from PIL import Image
+
+from engine.images import BlankImageError, center_of_mass, ink_map, prepare_digit
+
+CONVENTIONS = ("light_on_dark", "dark_on_light", "transparent")
+PLACEMENTS = {  # (left, top, width, height) on the 280x280 canvas, slant
+    "centred": ((70, 40, 140, 200), 0.0),
+    "off_centre": ((170, 150, 80, 110), 0.0),
+    "small": ((20, 30, 25, 40), 0.0),
+    "slanted": ((60, 40, 150, 200), 0.45),
+    "wide": ((20, 100, 240, 60), 0.0),
+}
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize("placement", PLACEMENTS)
+@pytest.mark.parametrize("digit", [1, 4, 7, 8])
+def test_mnist_input_is_centred_by_mass_and_fits_a_20_pixel_box(convention, placement, digit):
+    box, slant = PLACEMENTS[placement]
+    brush = 4 if placement == "small" else 18
+    x = prepare_digit(draw_digit(digit, convention, box=box, brush=brush, slant=slant))
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert x.min() >= 0.0 and x.max() == pytest.approx(1.0)
+    cy, cx = center_of_mass(x)
+    assert abs(cy - 13.5) <= 1.0 and abs(cx - 13.5) <= 1.0, (cy, cx)
+    rows = np.flatnonzero((x > 0.2).any(1))
+    cols = np.flatnonzero((x > 0.2).any(0))
+    longer = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    assert 18 <= longer <= 21  # the longer side scaled to 20 px (edges may fall under the threshold)
+
+
+@pytest.mark.parametrize("digit", [0, 3, 7])
+def test_three_conventions_give_the_same_input(digit):
+    images = [prepare_digit(draw_digit(digit, c, box=(90, 60, 110, 160))) for c in CONVENTIONS]
+    for other in images[1:]:
+        assert np.abs(images[0] - other).max() < 0.05
+
+
+def test_aspect_ratio_is_kept():
+    tall = prepare_digit(draw_digit(1, box=(100, 20, 30, 240), brush=10))
+    rows = np.flatnonzero((tall > 0.2).any(1))
+    cols = np.flatnonzero((tall > 0.2).any(0))
+    assert len(rows) >= 18 and len(cols) <= 8  # a thin, tall stroke stays thin and tall
+
+
+def test_position_on_the_canvas_does_not_matter():
+    a = prepare_digit(draw_digit(5, box=(10, 10, 100, 130)))
+    b = prepare_digit(draw_digit(5, box=(170, 140, 100, 130)))
+    assert np.abs(a - b).max() < 1e-5
+
+
+def test_blank_canvases_raise_blank_image_error():
+    for paper in ((0, 0, 0, 0), (255, 255, 255, 255), (0, 0, 0, 255)):
+        with pytest.raises(BlankImageError, match="blank"):
+            prepare_digit(Image.new("RGBA", (280, 280), paper))
+    noise = np.full((280, 280), 250, np.uint8)
+    noise[::7, ::5] = 246  # JPEG-like faint noise on white paper is not ink
+    with pytest.raises(BlankImageError):
+        prepare_digit(noise)
+
+
+def test_png_and_jpeg_bytes_and_paths(tmp_path):
+    img = draw_digit(2, "dark_on_light")
+    ref = prepare_digit(img)
+    for fmt in ("PNG", "JPEG"):
+        buf = io.BytesIO()
+        img.convert("RGB" if fmt == "JPEG" else "RGBA").save(buf, fmt)
+        assert np.abs(prepare_digit(buf.getvalue()) - ref).max() < 0.15
+        path = tmp_path / f"two.{fmt.lower()}"
+        path.write_bytes(buf.getvalue())
+        assert np.abs(prepare_digit(str(path)) - ref).max() < 0.15
+    with pytest.raises(ValueError, match="PNG or JPEG"):
+        prepare_digit(b"not an image")
+
+
+def test_ink_map_reads_alpha_for_transparent_images_whatever_the_colour():
+    img = np.zeros((10, 10, 4), np.uint8)
+    img[4:6, 2:8] = (255, 255, 255, 255)  # white paint on a transparent background
+    dark = img.copy()
+    dark[4:6, 2:8, :3] = 0  # black paint: the same ink
+    assert np.array_equal(ink_map(img), ink_map(dark))
+    assert ink_map(img)[5, 5] == 1.0 and ink_map(img)[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_digits_8x8_convention(convention):
+    from sklearn.datasets import load_digits
+
+    x = prepare_digit(draw_digit(1, convention, box=(150, 150, 40, 100), brush=14), shape=(8, 8))
+    assert x.shape == (8, 8) and x.min() >= 0.0 and x.max() <= 1.0
+    assert (x > 0.05).any(1).all()  # a tall digit fills all 8 rows, like scikit-learn's digits
+    assert (x[:, :2].sum() + x[:, -2:].sum()) < 0.5  # and sits in the middle columns
+    digits = load_digits().images / 16.0
+    assert abs(x.mean() - digits.mean()) < 0.2  # ink per block on the same scale

@@ -1,0 +1,75 @@
+"""Predict page for digit runs: draw on a canvas (or upload a PNG/JPEG), see the preprocessed
+28x28 (or 8x8) input the model gets beside its class probabilities.
+
+The canvas (streamlit-drawable-canvas) has no clear API: the Clear button gives it a new key, which
+mounts a fresh, empty canvas."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from engine.predict import InputError, Predictor
+from ui import charts
+
+CANVAS_SIZE = 280
+
+
+def input_picture(x: np.ndarray, size: int = 196) -> Image.Image:
+    """The model's input (H, W) in [0, 1] as a large, blocky grey picture (each pixel a square)."""
+    img = Image.fromarray((np.clip(x, 0, 1) * 255).astype(np.uint8), mode="L")
+    return img.resize((size, size), Image.Resampling.NEAREST)
+
+
+def pick_source(canvas_rgba: np.ndarray | None, upload: bytes | None):
+    """An uploaded picture wins over the canvas; None when there is neither."""
+    if upload:
+        return upload, "the uploaded picture"
+    if canvas_rgba is not None:
+        return np.asarray(canvas_rgba), "your drawing"
+    return None, ""
+
+
+def _clear() -> None:
+    st.session_state["predict_canvas_n"] = st.session_state.get("predict_canvas_n", 0) + 1
+
+
+def render(predictor: Predictor) -> None:
+    from streamlit_drawable_canvas import st_canvas  # registers its component: needs the Streamlit runtime
+
+    h, w = predictor.image_shape
+    left, right = st.columns([1, 1])
+    with left:
+        st.markdown("**Draw one digit** with the mouse (or a finger), as large as you like:")
+        brush = st.slider("Brush width", min_value=4, max_value=40, value=18, step=1, key="predict_brush",
+                          help="MNIST digits have strokes about a tenth of the digit's height")
+        n = st.session_state.get("predict_canvas_n", 0)
+        canvas = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
+                           width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
+                           return_image_data=True, key=f"predict_canvas_{n}")
+        st.button("Clear", key="predict_clear", on_click=_clear, icon=":material/ink_eraser:")
+        upload = st.file_uploader("…or upload a picture of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
+                                  key="predict_image_upload")
+    data = upload.getvalue() if upload is not None else None
+    source, what = pick_source(canvas.image_data if canvas is not None else None, data)
+    with right:
+        if source is None:
+            st.info("Draw a digit on the canvas (or upload a picture) to see the prediction.")
+            return
+        try:
+            item = predictor.predict_images([source])[0]
+        except InputError as exc:
+            st.info(f"Nothing to predict yet: {exc}.")
+            return
+        st.metric("Prediction", str(item["label"]), f"{max(item['probs']):.1%} sure", delta_color="off")
+        probs = dict(zip(predictor.classes, item["probs"], strict=True))
+        st.plotly_chart(charts.probability_figure(probs, "Class probabilities (softmax output)"),
+                        key="predict_image_probs")
+    with left:
+        st.image(input_picture(item["image"]), caption=f"What the model sees: {what} as {h}x{w} pixels",
+                 width=196)
+        st.caption("Like MNIST was made: the ink is cropped to its box, scaled so the longer side is 20 of 28 "
+                   "pixels, and centred by its centre of mass." if (h, w) != (8, 8) else
+                   "Like scikit-learn's digits were made: the ink is cropped, scaled to a 32x32 field and "
+                   "counted in 4x4 blocks (8x8 values from 0 to 1).")
