@@ -103,3 +103,29 @@ def test_digits_8x8_convention(convention):
     assert (x[:, :2].sum() + x[:, -2:].sum()) < 0.5  # and sits in the middle columns
     digits = load_digits().images / 16.0
     assert abs(x.mean() - digits.mean()) < 0.2  # ink per block on the same scale
+
+
+def test_grid_titles_read_pred_true_in_green_or_red():
+    from ui.image_grid import GREEN, RED, grid_figure, grid_items
+
+    preds, trues = [7, 2, 1, 0, 4, 9], [7, 2, 1, 0, 4, 4]
+    assert grid_items(preds, trues, only_mistakes=True, limit=10) == [5]
+    assert grid_items(preds, trues, only_mistakes=False, limit=4) == [0, 1, 2, 3]
+    images = np.random.default_rng(0).random((6, 28, 28)).astype(np.float32)
+    fig = grid_figure(images, preds, trues, [str(d) for d in range(10)], columns=3)
+    titles = sorted((a.text, a.font.color) for a in fig.layout.annotations)
+    assert titles == sorted([("7 (7)", GREEN), ("2 (2)", GREEN), ("1 (1)", GREEN), ("0 (0)", GREEN),
+                             ("4 (4)", GREEN), ("9 (4)", RED)])
+
+
+def test_predict_image_helpers():
+    from ui.predict_image import input_picture, pick_source
+
+    x = np.zeros((28, 28), np.float32)
+    x[10:18, 13:15] = 1.0
+    pic = input_picture(x, size=196)
+    assert pic.size == (196, 196) and np.asarray(pic)[100, 100] == 255 and np.asarray(pic)[0, 0] == 0
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    assert pick_source(canvas, b"png")[0] == b"png"  # an upload wins over the canvas
+    assert pick_source(canvas, None)[0] is canvas or np.array_equal(pick_source(canvas, None)[0], canvas)
+    assert pick_source(None, None)[0] is None

@@ -74,8 +74,8 @@ def render(store, run_id: str) -> None:
     if per_class:
         st.markdown("#### Per-class test accuracy")
         st.plotly_chart(per_class_accuracy_figure(per_class), key="runs_image_per_class_acc")
-        st.dataframe(pd.DataFrame({"class": list(per_class), "test accuracy": list(per_class.values())}).T,
-                     key="runs_image_per_class_table")
+        st.dataframe(pd.DataFrame([per_class], index=["test accuracy"]), key="runs_image_per_class_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in per_class})
         st.caption("For each true digit, the share of its test images the model got right (the weakest in red).")
     try:
         images, trues = _test_split(str(store.home), cfg["dataset"], tuple(sorted(cfg.get("data_args", {}).items())))
