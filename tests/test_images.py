@@ -129,3 +129,13 @@ def test_predict_image_helpers():
     assert pick_source(canvas, b"png")[0] == b"png"  # an upload wins over the canvas
     assert pick_source(canvas, None)[0] is canvas or np.array_equal(pick_source(canvas, None)[0], canvas)
     assert pick_source(None, None)[0] is None
+
+
+def test_brush_width_changes_the_input_little():
+    from engine.images import stroke_width
+
+    widths = []
+    for brush in (6, 18, 40):
+        x = prepare_digit(draw_digit(4, box=(60, 40, 150, 200), brush=brush))
+        widths.append(stroke_width(x > 0.5))
+    assert max(widths) - min(widths) < 1.0 and all(1.6 < w < 3.2 for w in widths), widths
