@@ -96,3 +96,13 @@ def test_larger_embedding_keeps_vectors_in_first_dims(monkeypatch):
     assert emb.weight[1, :3].tolist() == [0, 1, 2] and emb.weight[0].abs().sum() == 0
     with pytest.raises(Exception, match="smaller"):
         make_embedding({"init_vectors": "glove", "emb_size": 2}, {"vocab_size": 3, "vocab": ["w1", "w2"]})
+
+
+def test_word_dropout_only_while_training():
+    from engine.models.embedding import drop_words
+
+    ids = torch.randint(1, 50, (200, 20))
+    dropped = drop_words(ids, 0.3, training=True)
+    share = float((dropped == 0).float().mean())
+    assert 0.25 < share < 0.35 and torch.equal(dropped[dropped != 0], ids[dropped != 0])
+    assert torch.equal(drop_words(ids, 0.3, training=False), ids)

@@ -22,6 +22,8 @@ OPTIONS = (
            "embedding initialisation: glove (embedded GloVe-50), word2vec:PATH (a word2vec .bin/.txt file) "
            "or none (random)"),
     Option("freeze_embeddings", "bool", False, "keep the pretrained embeddings fixed (else fine-tune them)"),
+    Option("word_dropout", "float", 0.0, "while training, replace each word by the unknown id with this "
+           "probability (regularises: the model cannot lean on single words)", min=0.0, max=0.9),
     Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors; "
            "larger than the vectors: extra trainable dimensions start random",
            min=0, max=2048),
@@ -81,3 +83,10 @@ def make_embedding(args: dict, spec: dict) -> nn.Embedding:
     if args.get("freeze_embeddings"):
         emb.weight.requires_grad_(False)
     return emb
+
+
+def drop_words(ids: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Word dropout: while training, each word id becomes 0 (unknown) with probability p."""
+    if not training or p <= 0:
+        return ids
+    return ids.masked_fill(torch.rand(ids.shape, device=ids.device) < p, 0)

@@ -16,9 +16,9 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 class RNNClassifier(nn.Module):
     def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0, pool: str = "last"):
+                 bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0):
         super().__init__()
-        self.embedding = emb
+        self.embedding, self.word_dropout = emb, word_dropout
         self.cell, self.layers, self.dirs, self.pool = cell, layers, 2 if bidirectional else 1, pool
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
         self.rnn = CELLS[cell](emb.embedding_dim, hidden, num_layers=layers, batch_first=True,
@@ -29,6 +29,7 @@ class RNNClassifier(nn.Module):
 
     def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
         ids, lengths = x
+        ids = embedding.drop_words(ids, self.word_dropout, self.training)
         e = self.dropout(self.embedding(ids))
         if self.pack:
             seq = pack_padded_sequence(e, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -62,7 +63,7 @@ OPTIONS = (
 
 def build(args: dict, spec: dict) -> RNNClassifier:
     emb = embedding.make_embedding(args, spec)
-    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool")}
+    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout")}
     return RNNClassifier(emb, spec["num_outputs"], **keep)
 
 

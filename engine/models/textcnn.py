@@ -12,9 +12,10 @@ from engine.options import Option
 
 
 class TextCNN(nn.Module):
-    def __init__(self, emb: nn.Embedding, num_outputs: int, widths=(3,), channels: int = 256, dropout: float = 0.5):
+    def __init__(self, emb: nn.Embedding, num_outputs: int, widths=(3,), channels: int = 256, dropout: float = 0.5,
+                 word_dropout: float = 0.0):
         super().__init__()
-        self.embedding = emb
+        self.embedding, self.word_dropout = emb, word_dropout
         self.widths = tuple(int(w) for w in widths)
         # padding w-1 on both sides: every window that touches a word counts, even for one-word titles
         self.convs = nn.ModuleList(nn.Conv1d(emb.embedding_dim, channels, w, padding=w - 1) for w in self.widths)
@@ -23,6 +24,7 @@ class TextCNN(nn.Module):
 
     def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
         ids, lengths = x
+        ids = embedding.drop_words(ids, self.word_dropout, self.training)
         e = self.dropout(self.embedding(ids)).transpose(1, 2)  # (B, D, L)
         pooled = []
         for w, conv in zip(self.widths, self.convs, strict=True):
@@ -42,7 +44,8 @@ OPTIONS = (
 
 def build(args: dict, spec: dict) -> TextCNN:
     emb = embedding.make_embedding(args, spec)
-    return TextCNN(emb, spec["num_outputs"], args["widths"], args["channels"], args["dropout"])
+    return TextCNN(emb, spec["num_outputs"], args["widths"], args["channels"], args["dropout"],
+                   args["word_dropout"])
 
 
 SPEC = ModelSpec(
