@@ -74,7 +74,8 @@ SPEC = ModelSpec(
     presets={
         "exercise: emb 300, hidden 50, plain RNN, SGD": {
             "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
-                           "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False},
+                           "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False,
+                           "word_dropout": 0.0},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
         },
     },

@@ -55,10 +55,10 @@ SPEC = ModelSpec(
     presets={
         "exercise: width 3, max-pool, SGD": {
             "model_args": {"widths": [3], "channels": 50, "dropout": 0.0, "emb_size": 300, "init_vectors": "none",
-                           "freeze_embeddings": False},
+                           "freeze_embeddings": False, "word_dropout": 0.0},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
         },
     },
-    defaults={"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 20},
+    defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "epochs": 20},
     description="Word ids -> embedding (GloVe init) -> convolutions of several widths -> max over time -> softmax.",
 )
