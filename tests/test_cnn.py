@@ -36,6 +36,8 @@ def test_cnn_defaults_apply_where_the_user_gave_none():
     for key, value in MODELS["cnn"].defaults.items():
         assert getattr(cfg, key) == value
     assert make_config(dataset="digits", model="cnn", epochs=7, schedule="none").epochs == 7
+    assert make_config(dataset="mnist", model="cnn").epochs == 3  # MNIST's own default: a few epochs
+    assert make_config(dataset="digits", model="cnn").epochs == 30  # small data: more epochs (early stopping)
     with pytest.raises(ValueError, match="does not take"):
         make_config(dataset="news", model="cnn")
 

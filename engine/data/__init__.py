@@ -30,7 +30,7 @@ register(DatasetSpec(
     "70,000 handwritten digits, 28x28 pixels: 54,000 train / 6,000 valid (10 % held out, fixed seed) / "
     "10,000 test; four IDX files, downloaded (checksummed) or taken from a local folder.",
     load=lambda home=None, **args: mnist.load(home, **args), ready=mnist.ready, fetch=mnist.fetch,
-    options=mnist.OPTIONS,
+    options=mnist.OPTIONS, defaults={"epochs": 3},  # 54,000 images: a few epochs suffice
 ))
 register(DatasetSpec(
     "pokemon", "table", "classification", "Pokémon: Water vs Normal",
