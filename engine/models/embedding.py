@@ -22,7 +22,7 @@ OPTIONS = (
            "embedding initialisation: glove (embedded GloVe-50), word2vec:PATH (a word2vec .bin/.txt file) "
            "or none (random)"),
     Option("freeze_embeddings", "bool", False, "keep the pretrained embeddings fixed (else fine-tune them)"),
-    Option("word_dropout", "float", 0.25, "while training, replace each word by the unknown id with this "
+    Option("word_dropout", "float", 0.4, "while training, replace each word by the unknown id with this "
            "probability (regularises: the model cannot lean on single words)", min=0.0, max=0.9),
     Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors; "
            "larger than the vectors: extra trainable dimensions start random",
