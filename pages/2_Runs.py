@@ -5,6 +5,7 @@ import json
 
 import streamlit as st
 
+from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
 from engine.data import DATASETS
 from engine.store import ACTIVE
@@ -138,7 +139,10 @@ if cfg.get("dataset") and run["status"] not in ACTIVE and importlib.util.find_sp
     if DATASETS.get(cfg["dataset"]) is not None and DATASETS[cfg["dataset"]].kind == "image":
         import ui.image_grid
 
-        ui.image_grid.render(store, run_id)
+        try:
+            ui.image_grid.render(store, run_id)
+        except CheckpointError as exc:  # a run stopped before its first checkpoint has no pictures to show
+            st.info(f"No test pictures for this run: {exc}")
 
 st.markdown("#### Downloads")
 d1, d2, d3, d4 = st.columns(4)

@@ -131,15 +131,16 @@ def test_train_live_stop_and_runs(server, home, tmp_path):
 
             page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
             RunStoreWait(home, run_id).until(lambda r: r["status"] == "stopped", timeout=60)
-            expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=90_000)
             page.screenshot(path=str(tmp_path / "train_stopped.png"), full_page=True)
 
             page.goto(f"{server}/Runs", wait_until="commit", timeout=120_000)
             page.wait_for_selector(IDLE, timeout=120_000)
-            expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+            expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=90_000)
             # the run-detail picker opens on the newest run: ours, with its status
-            expect(page.get_by_text(run_id).first).to_be_visible(timeout=30_000)
-            expect(page.locator("[data-testid='stMetric']").filter(has_text="Status")).to_contain_text("stopped")
+            expect(page.locator(f"text={run_id} >> visible=true").first).to_be_visible(timeout=90_000)
+            expect(page.locator("[data-testid='stMetric']").filter(has_text="Status")).to_contain_text("stopped",
+                                                                                                    timeout=90_000)
             page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
             detail = RunStore(home).get_run(run_id)
             assert detail["status"] == "stopped" and 2 <= detail["epoch"] < 30

@@ -4,7 +4,8 @@ Each browser session has an owner id (ui.state.owner_id) that tags the runs it s
 manages its own runs; runs of other sessions only in teacher mode. Teacher mode is unlocked with the
 password from the environment variable NNLAB_TEACHER_PASSWORD or `teacher_password` in
 .streamlit/secrets.toml (never in the repository). With no password configured the lab is in
-single-user mode and runs started from the command line (no owner) can be managed by anyone.
+single-user mode: every run can be managed from any session (the owner id lives in the browser
+session, so a reload would otherwise lose control of one's own runs).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def is_teacher() -> bool:
 
 
 def can_manage(run: dict) -> bool:
-    if is_teacher() or run.get("owner") == state.owner_id():
+    if teacher_password() is None:  # single-user mode: no classroom, no restrictions (a reload keeps control)
         return True
-    return run.get("owner") is None and teacher_password() is None
+    return is_teacher() or run.get("owner") == state.owner_id()
 
 
 def why_not(run: dict) -> str:
