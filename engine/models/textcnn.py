@@ -59,6 +59,6 @@ SPEC = ModelSpec(
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
         },
     },
-    defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "epochs": 20},
+    defaults={"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 20},
     description="Word ids -> embedding (GloVe init) -> convolutions of several widths -> max over time -> softmax.",
 )
