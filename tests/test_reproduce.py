@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-import engine.run
+import engine.batching
 from engine import checkpoint
 from engine.batching import TensorBatches
 from engine.cli import main
@@ -45,7 +45,7 @@ def batch_log(monkeypatch):
                     log.setdefault(id(self), []).append(yb.clone())
                 yield xb, yb
 
-    monkeypatch.setattr(engine.run, "TensorBatches", Recording)
+    monkeypatch.setattr(engine.batching, "TensorBatches", Recording)  # what engine.run's make_batches builds
     return log
 
 
