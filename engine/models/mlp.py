@@ -52,7 +52,7 @@ SPEC = ModelSpec(
         "mnist 784-512-512-10 (dropout 0.2)": {
             "model_args": {"layers": 2, "width": 512, "activation": "relu", "batch_norm": False, "dropout": 0.2,
                            "input_norm": False},
-            "optimizer": "sgd", "lr": 0.1,
+            "optimizer": "sgd", "lr": 0.1, "epochs": 20,  # MNIST's own default (3 epochs) gives 0.9675 here
         },
         "book 784-50-10 (sigmoid)": {
             "model_args": {"layers": 1, "width": 50, "activation": "sigmoid", "batch_norm": False, "dropout": 0.0,
