@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from steps import losses_after_steps
 
 from engine.config import make_config
 from engine.models import MODELS
@@ -74,14 +75,7 @@ def test_glove_init_records_the_size_so_rebuilding_needs_no_vectors(home, monkey
 def test_one_step_lowers_the_loss():
     model = _model(cell="gru", bidirectional=True).train()
     ids, lengths, y = torch.randint(1, 20, (8, 6)), torch.randint(1, 7, (8,)), torch.randint(0, 4, (8,))
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    losses = []
-    for _ in range(3):
-        loss = torch.nn.functional.cross_entropy(model((ids, lengths)), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = losses_after_steps(model, (ids, lengths), y, steps=3)
     assert losses[-1] < losses[0]
 
 

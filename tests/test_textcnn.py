@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from steps import losses_after_steps
 
 from engine.config import make_config
 from engine.models import MODELS
@@ -41,12 +42,5 @@ def test_padding_and_batch_company_do_not_change_outputs(widths):
 def test_trains_a_few_steps():
     model = _model(widths=(2, 3), dropout=0.0).train()
     ids, lengths, y = torch.randint(1, 30, (16, 7)), torch.randint(1, 8, (16,)), torch.randint(0, 4, (16,))
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    losses = []
-    for _ in range(5):
-        loss = torch.nn.functional.cross_entropy(model((ids, lengths)), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = losses_after_steps(model, (ids, lengths), y, steps=5)
     assert losses[-1] < losses[0]
