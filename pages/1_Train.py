@@ -59,7 +59,7 @@ with action_bar:
         mid.markdown(f"**{spec.title}** · {config_form.MODELS[cfg.model].title}  \n"
                      f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs} epochs"
                      + (f" · early stopping (patience {cfg.patience})" if cfg.early_stopping else "")
-                     + (" · cosine schedule" if cfg.schedule == "cosine" else "") + f" · seed {cfg.seed}")
+                     + (f" · {cfg.schedule} schedule" if cfg.schedule != "none" else "") + f" · seed {cfg.seed}")
     if not ready:
         mid.warning(f"{spec.title} is not fetched yet: fetch it on the Home page first.")
     started = right.button("Start training", icon=":material/play_arrow:", key="train_start", type="primary",

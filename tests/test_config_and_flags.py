@@ -73,3 +73,17 @@ def test_a_model_that_does_not_take_the_dataset_kind_is_refused(monkeypatch):
     with pytest.raises(ConfigError) as err:
         make_config(dataset="news", model="pixels_only")
     assert "does not take text data" in str(err.value) and "linear" in str(err.value) and "mlp" in str(err.value)
+
+
+def test_every_command_prints_its_help(capsys):
+    """Help text is generated from the Options; a '%' in one of them once broke `train --help`."""
+    from engine.cli import COMMAND_MODULES, build_parser, main
+
+    parser = build_parser(COMMAND_MODULES)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"train", "submit", "fetch", "predict", "export"} <= set(commands)
+    for command in commands:
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0, command
+        assert "usage:" in capsys.readouterr().out, command

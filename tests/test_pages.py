@@ -164,7 +164,7 @@ def test_train_page_builds_config_from_widgets_and_queues_a_run(home, no_workers
     assert params["Parameters"] == "650"  # 64 inputs x 10 classes + 10 biases
     at.number_input(key="train_epochs").set_value(5)
     at.select_slider(key="train_batch_size").set_value(128)
-    at.toggle(key="train_cosine").set_value(True)
+    at.selectbox(key="train_schedule").set_value("cosine")
     at.select_slider(key="train_lr").set_value(0.05)
     at.run()
     at.button(key="train_start").click().run()
@@ -298,6 +298,17 @@ def test_predict_page_with_an_image_run(lab_env):
     assert not at.exception
 
 
+def test_choosing_the_cnn_brings_its_one_cycle_schedule(home):
+    """The schedule widget offers every schedule the engine has, so a model's default (onecycle) survives."""
+    at = open_page("1_Train.py")
+    assert at.session_state["train_schedule"] == "none"
+    at.selectbox(key="train_model").set_value("cnn").run()
+    assert not at.exception and not at.error
+    assert at.session_state["train_schedule"] == "onecycle"
+    assert set(at.selectbox(key="train_schedule").options) == {"constant", "cosine decay (per epoch)",
+                                                              "one-cycle (warm-up, then anneal; per batch)"}
+
+
 # --- Train settings in the URL -------------------------------------------------------------------
 def test_train_page_reads_its_settings_from_the_link(home):
     at = open_page("1_Train.py", model="linear", lr="0.05", batch_size="128", epochs="7", bias="false",
@@ -306,7 +317,7 @@ def test_train_page_reads_its_settings_from_the_link(home):
     state = at.session_state
     assert (state["train_model"], state["train_lr"], state["train_batch_size"], state["train_epochs"]) == (
         "linear", 0.05, 128, 7)
-    assert state["train_m_linear_bias"] is False and state["train_cosine"] is True
+    assert state["train_m_linear_bias"] is False and state["train_schedule"] == "cosine"
     assert {m.label: m.value for m in at.metric}["Parameters"] == "640"  # no bias: 64 x 10
     # the URL keeps describing the page's settings, so copying it shares the setup
     assert dict(at.query_params) == {"dataset": "digits", "model": "linear", "lr": "0.05", "batch_size": "128",

@@ -30,6 +30,8 @@ FEATURE_CHOICES = {
 }
 W2V_DIM = 100
 PRESET_NONE = "(none)"
+SCHEDULE_LABELS = {"none": "constant", "cosine": "cosine decay (per epoch)",
+                   "onecycle": "one-cycle (warm-up, then anneal; per batch)"}
 
 
 def core_key(name: str) -> str:
@@ -88,9 +90,7 @@ def _overridden_core() -> set[str]:
 
 
 def set_core(name: str, value) -> None:
-    """Write a core setting into the widget state (the schedule is shown as a toggle)."""
-    if name == "schedule":
-        st.session_state["train_cosine"] = value == "cosine"
+    """Write a core setting into the widget state."""
     st.session_state[core_key(name)] = value
 
 
@@ -258,10 +258,9 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
     values["batch_size"] = opt_col.select_slider(
         "Batch size", with_value(BATCH_GRID, st.session_state[core_key("batch_size")]), key=core_key("batch_size"),
         help="examples per gradient step (powers of two from 1 to 1024)")
-    _init("train_cosine", st.session_state[core_key("schedule")] == "cosine")
-    cosine = opt_col.toggle("Cosine learning-rate schedule", key="train_cosine",
-                            help="decay the learning rate along a half cosine to 0 over the epochs")
-    values["schedule"] = "cosine" if cosine else "none"
+    values["schedule"] = opt_col.selectbox("Learning-rate schedule", CORE["schedule"].choices,
+                                           key=core_key("schedule"), format_func=SCHEDULE_LABELS.get,
+                                           help=CORE["schedule"].help)
     e1, e2 = opt_col.columns(2)
     values["epochs"] = e1.number_input("Epochs (maximum)", min_value=1, max_value=1000, step=1,
                                        key=core_key("epochs"), help=CORE["epochs"].help)

@@ -11,7 +11,8 @@ from engine.options import ConfigError, Option
 
 
 def _add(parser_or_group, opt: Option, dest: str) -> None:
-    kwargs = {"dest": dest, "default": argparse.SUPPRESS, "help": f"{opt.help} ({opt.allowed()}; default {opt.default})"}
+    text = f"{opt.help} ({opt.allowed()}; default {opt.default})".replace("%", "%%")  # argparse %-formats help
+    kwargs = {"dest": dest, "default": argparse.SUPPRESS, "help": text}
     if opt.type == "bool":
         # `--flag`, `--flag false` and `--no-flag` all work
         parser_or_group.add_argument(opt.flag, nargs="?", const="true", metavar="BOOL", **kwargs)
