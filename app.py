@@ -67,12 +67,15 @@ def dataset_card(name: str, spec, home: Path) -> None:
         head.markdown(f"**{spec.title}** (`{name}`, {spec.kind}) — {spec.description}")
         badge.markdown(":green-badge[:material/check_circle: ready]" if ready
                        else ":orange-badge[:material/cloud_download: not fetched]")
-        if ready or spec.fetch is None:
+        if (ready and not spec.addable) or spec.fetch is None:
             return
         c1, c2, c3 = st.columns(3)
         fetched = False
-        if c1.button("Download", icon=":material/download:", key=f"home_fetch_{name}",
-                     help="download from the original source (needs the internet)"):
+        if spec.addable:  # a collection of the user's own files (CSV tables): no download, add more any time
+            c1.caption("Added: " + (", ".join(f"`{t}`" for t in spec.option_choices(home, {}).get("table", []))
+                                    or "none yet") + ". Each file is checked before it is stored.")
+        elif c1.button("Download", icon=":material/download:", key=f"home_fetch_{name}",
+                       help="download from the original source (needs the internet)"):
             fetched = fetch_with_progress(spec, home)
         path = c2.text_input("…or a folder on this server", key=f"home_from_{name}",
                              placeholder="/data/news_aggregator",
@@ -80,7 +83,7 @@ def dataset_card(name: str, spec, home: Path) -> None:
         if c2.button("Use this folder", key=f"home_from_go_{name}", disabled=not path):
             fetched = fetch_with_progress(spec, home, from_dir=path.strip())
         files = c3.file_uploader("…or upload the files", key=f"home_upload_{name}", accept_multiple_files=True,
-                                 help="e.g. train.txt, valid.txt and test.txt (title TAB category), or the UCI zip")
+                                 help=f"the files `python -m engine fetch {name} --from DIR` takes from DIR")
         if files and c3.button("Use the uploaded files", key=f"home_upload_go_{name}"):
             folder = save_uploads(home, name, files)
             try:

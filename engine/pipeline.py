@@ -50,6 +50,8 @@ def prepare_data(cfg: RunConfig, home=None, progress=None) -> Prepared:
         "dataset": dataset.name,
         "kind": dataset.kind,
     }
+    if dataset.meta.get("target_scale"):  # [mean, std] of a standardised regression target
+        spec["target_scale"] = list(dataset.meta["target_scale"])
     return Prepared(cfg, dataset, featurizer, tensors, targets, spec)
 
 

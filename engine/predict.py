@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from engine import checkpoint
@@ -25,6 +27,20 @@ def check_headline(text: str) -> str:
         raise InputError(f"the headline is {len(text):,} characters long; at most {MAX_CHARS:,} are read. "
                          "Paste one headline, not an article.")
     return str(text)
+
+
+def parse_row(row) -> dict:
+    """A table row: a dict, or a JSON object given as text (`--text '{"HP": 60, "Attack": 80}'`)."""
+    if isinstance(row, dict):
+        return row
+    try:
+        value = json.loads(row)
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise InputError(f"{str(row)[:60]!r} is not a row. Fix: give a JSON object of column values, e.g. "
+                         '\'{"HP": 60, "Attack": 80}\', or a CSV file with the columns as its header')
+    return value
 
 
 class Predictor:
@@ -71,7 +87,36 @@ class Predictor:
             return self.predict_texts(items)
         if self.kind == "image":
             return [{k: v for k, v in item.items() if k != "image"} for item in self.predict_images(items)]
-        raise InputError(f"predicting {self.kind} inputs from the command line is not supported yet")
+        if self.kind == "table":
+            return self.predict_rows(items)
+        raise InputError(f"predicting {self.kind} inputs is not supported")
+
+    @property
+    def columns(self) -> list[str]:
+        """The input columns a table run was trained on (numeric ones first)."""
+        state = self.featurizer.state()
+        return list(state.get("numeric", [])) + list(state.get("categorical", []))
+
+    def predict_rows(self, rows: list) -> list[dict]:
+        """Table rows (dicts, or JSON objects as text) -> {"label", "probs"} or {"value"} (in the target's
+        units). A missing number becomes the training mean; an unseen category counts as none."""
+        parsed = [parse_row(r) for r in rows]
+        unknown = sorted({k for r in parsed for k in r} - set(self.columns))
+        if unknown:
+            raise InputError(f"unknown column(s) {', '.join(map(repr, unknown))}. Fix: use the run's columns: "
+                             + ", ".join(self.columns))
+        frame = pd.DataFrame(parsed, columns=self.columns)
+        try:
+            with torch.no_grad():
+                out = self.model(self.featurizer.transform(frame)).float()
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if self.spec.get("task") == "regression":
+            mean, std = self.spec.get("target_scale") or (0.0, 1.0)
+            return [{"value": round(float(v) * std + mean, 6)} for v in out.reshape(len(parsed), -1)[:, 0]]
+        probs = torch.softmax(out, dim=1)
+        return [{"label": self.classes[int(p.argmax())],
+                 "probs": {c: round(float(v), 6) for c, v in zip(self.classes, p, strict=True)}} for p in probs]
 
     @property
     def image_shape(self) -> tuple[int, int]:

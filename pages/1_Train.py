@@ -1,8 +1,11 @@
 """Train: pick data, a model and how to train it; start a run and watch it learn live."""
 
+import json
+
 import streamlit as st
 
 from engine.data import DATASETS
+from engine.options import ConfigError
 from engine.store import ACTIVE
 from ui import config_form, live, permissions, query_config, state
 
@@ -30,8 +33,16 @@ cfg, values = config_form.render_form(home)
 
 spec = DATASETS[values["dataset"]]
 ready = spec.ready(home)
-shape = config_form.dataset_shape(values["dataset"], home) if ready else None
-params = config_form.parameter_count(cfg, shape) if cfg is not None else None
+shape = config_form.dataset_shape(values["dataset"], home, json.dumps(values["data_args"], sort_keys=True)) \
+    if ready else None
+if shape and "error" in shape:  # these data settings cannot load (e.g. a CSV target that does not exist)
+    st.error(f"These data settings cannot train: {shape['error']}")
+    cfg, shape = None, None
+try:
+    params = config_form.parameter_count(cfg, shape) if cfg is not None else None
+except ConfigError as exc:
+    st.error(f"These settings cannot train: {exc}")
+    cfg, params = None, None
 if cfg is not None:  # the URL always holds the current settings: copy it to share this setup
     for key, value in query_config.config_to_params(cfg, only_changed=True).items():
         if st.query_params.get(key) != value:

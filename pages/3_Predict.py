@@ -1,7 +1,6 @@
 """Predict: try a trained run on your own input and see what the model saw."""
 
 import hashlib
-import importlib.util
 
 import pandas as pd
 import streamlit as st
@@ -11,7 +10,7 @@ from engine.checkpoint import CheckpointError
 from engine.paths import safe_child
 from engine.predict import InputError, Predictor
 from engine.store import FINISHED
-from ui import charts, state
+from ui import charts, predict_image, predict_table, state
 from ui.text_view import escape_markdown, token_markdown
 
 EXAMPLES = (
@@ -121,10 +120,9 @@ if predictor.kind == "text":
         if tokens:
             st.dataframe(pd.DataFrame([{"token": t["token"], "in vocabulary": t["known"]} for t in tokens]),
                          hide_index=True, key="predict_tokens")
-elif importlib.util.find_spec("ui.predict_image") is not None:
-    import ui.predict_image
-
-    ui.predict_image.render(predictor)
+elif predictor.kind == "image":
+    predict_image.render(predictor)
+elif predictor.kind == "table":
+    predict_table.render(predictor)
 else:
-    st.info(f"Trying {predictor.kind} inputs here is not available yet: pick a news-headline run to type "
-            "headlines, or see this run's mistakes on the Runs page.")
+    st.info(f"Trying {predictor.kind} inputs here is not available: see this run's results on the Runs page.")

@@ -38,6 +38,16 @@ def news_home(home) -> Path:
 
 
 @pytest.fixture
+def no_workers(monkeypatch):
+    """Record supervisor starts instead of spawning processes (pages write the run, nothing trains)."""
+    from engine.jobs import JobRunner
+
+    calls = []
+    monkeypatch.setattr(JobRunner, "ensure_supervisor", lambda self: calls.append(self.home))
+    return calls
+
+
+@pytest.fixture
 def runner(home):
     """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
     import signal

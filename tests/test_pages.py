@@ -15,7 +15,6 @@ from streamlit.testing.v1 import AppTest
 
 from engine.config import make_config
 from engine.data import news
-from engine.jobs import JobRunner
 from engine.run import execute
 from engine.store import RunStore
 from engine.trainer import Callback
@@ -72,14 +71,6 @@ def lab(tmp_path_factory):
 def lab_env(lab, monkeypatch):
     monkeypatch.setenv("NNLAB_HOME", str(lab["home"]))
     return lab
-
-
-@pytest.fixture
-def no_workers(monkeypatch):
-    """Record supervisor starts instead of spawning processes."""
-    calls = []
-    monkeypatch.setattr(JobRunner, "ensure_supervisor", lambda self: calls.append(self.home))
-    return calls
 
 
 def open_page(page: str | None = None, **query) -> AppTest:

@@ -9,17 +9,20 @@ picking a preset applies the preset's values.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import json
 import math
 from pathlib import Path
 
 import streamlit as st
 
 from engine.config import CORE, ConfigError, RunConfig, core_defaults, make_config
-from engine.data import DATASETS
+from engine.data import DATASETS, DataMissingError
 from engine.devices import available_devices
 from engine.models import MODELS, build_model, count_parameters, models_for
 from engine.options import Option
+from engine.tables import TableFeatures
 
 LR_GRID = [round(m * 10.0 ** e, 10) for e in range(-6, 1) for m in (1, 2, 5)] + [1.0]
 BATCH_GRID = [2 ** i for i in range(11)]  # 1 .. 1024
@@ -134,18 +137,24 @@ def apply_config(cfg: RunConfig) -> None:
 
 # --- data shapes for the parameter count -----------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=16)
-def dataset_shape(name: str, home: str) -> dict | None:
-    """Classes and input shape of a dataset that is ready (None if not fetched)."""
+def dataset_shape(name: str, home: str, data_args_json: str = "{}") -> dict | None:
+    """Classes and input shape of a dataset that is ready (None if not fetched; {"error": why} when these
+    data settings cannot load, e.g. a CSV target that does not exist)."""
     spec = DATASETS[name]
     if not spec.ready(home):
         return None
-    ds = spec.load(home)
+    try:
+        ds = spec.load(home, **json.loads(data_args_json))
+    except (ConfigError, DataMissingError, ValueError, OSError) as exc:
+        return {"error": str(exc)}
     out = {"classes": list(ds.classes), "kind": ds.kind, "task": ds.task}
     if ds.kind == "image":
         shape = tuple(int(s) for s in ds.train.x.shape[1:])
         out.update(image_shape=shape, input_dim=int(math.prod(shape)))
     elif ds.kind == "table":
-        out["input_dim"] = int(ds.train.x.shape[1])
+        table = TableFeatures()
+        table.fit(ds)
+        out["input_dim"] = len(table.columns)
     return out
 
 
@@ -182,6 +191,8 @@ def parameter_count(cfg: RunConfig, shape: dict | None) -> int | None:
         return None
     try:
         model = build_model(cfg.model, cfg.model_args, model_spec_for(cfg, shape))
+    except ConfigError:
+        raise  # these settings cannot train (e.g. a classifier on a regression target): the page says why
     except Exception:
         return None
     return count_parameters(model)[0]
@@ -218,7 +229,11 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
         values["features"] = _features_widget(data_col)
     data_args = {}
     for opt in spec.options:
-        data_args[opt.name] = option_widget(opt, f"train_d_{dataset}_{opt.name}", data_col)
+        key = f"train_d_{dataset}_{opt.name}"
+        known = spec.option_choices(home, data_args).get(opt.name) if spec.option_choices else None
+        if known:  # values only known at run time (e.g. the added CSV tables and their columns)
+            opt = dataclasses.replace(opt, choices=tuple(known), default=known[0])
+        data_args[opt.name] = option_widget(opt, key, data_col)
     values["data_args"] = data_args
 
     model_col.subheader("Model")

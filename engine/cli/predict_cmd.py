@@ -14,8 +14,9 @@ def register(sub) -> None:
     p.add_argument("run_id", nargs="?", help="a run id (see `runs`)")
     p.add_argument("--checkpoint", help="a checkpoint file instead of a run id")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text", help="one input (a headline)")
-    src.add_argument("--input-file", help="a file with one input per line (headlines, or image paths for digit runs)")
+    src.add_argument("--text", help="one input: a headline, or a table row as JSON ('{\"HP\": 60}')")
+    src.add_argument("--input-file", help="one input per line (headlines; image paths for digit runs; JSON rows for "
+                                                "table runs), or a CSV with a header for table runs")
     p.add_argument("--json", action="store_true", help="one JSON line per input")
     p.set_defaults(func=run_predict)
 
@@ -28,9 +29,15 @@ def load_predictor(args) -> Predictor:
     return Predictor.from_run(RunStore(args.home), args.run_id)
 
 
-def read_inputs(args) -> list[str]:
+def read_inputs(args, kind: str | None = None) -> list:
     if args.text is not None:
         return [args.text]
+    if kind == "table" and args.input_file.lower().endswith(".csv"):  # rows of a table run: a CSV with a header
+        from engine.data.csvdata import read_text
+
+        with open(args.input_file, encoding="utf-8-sig") as fh:
+            frame = read_text(fh.read(), args.input_file)
+        return [{k: v for k, v in row.items() if v == v} for row in frame.to_dict("records")]
     with open(args.input_file, encoding="utf-8") as fh:
         return [line.rstrip("\n") for line in fh if line.strip()]
 
@@ -38,7 +45,7 @@ def read_inputs(args) -> list[str]:
 def run_predict(args) -> int:
     predictor = load_predictor(args)
     failures = 0
-    for item in read_inputs(args):
+    for item in read_inputs(args, predictor.kind):
         try:
             result = predictor.predict_inputs([item])[0]
         except InputError as exc:
@@ -48,10 +55,12 @@ def run_predict(args) -> int:
             print(json.dumps(result), flush=True)
         elif "error" in result:
             print(f"error: {result['error']}", file=sys.stderr)
+        elif "value" in result:
+            print(f"{result['value']:<14g} | {str(item)[:70]}")
         else:
             probs = result["probs"]
             probs = dict(zip(predictor.classes, probs, strict=True)) if isinstance(probs, list) else probs
             top = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
             extra = f"  (unknown words: {', '.join(result['unknown'])})" if result.get("unknown") else ""
-            print(f"{result['label']:<14} " + "  ".join(f"{c} {p:.2f}" for c, p in top) + f"  | {item[:70]}{extra}")
+            print(f"{result['label']:<14} " + "  ".join(f"{c} {p:.2f}" for c, p in top) + f"  | {str(item)[:70]}{extra}")
     return 1 if failures else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.data import covid, digits, mnist, news, pokemon
+from engine.data import covid, csvdata, digits, mnist, news, pokemon
 from engine.data.base import Dataset, DatasetSpec, Split
 from engine.download import DataMissingError
 
@@ -46,6 +46,14 @@ register(DatasetSpec(
     "1,078 unlabelled rows go to the run's predictions.csv.",
     load=lambda home=None, **args: covid.load(home, **args), ready=covid.ready, fetch=covid.fetch,
     options=covid.OPTIONS, defaults=covid.DEFAULTS, after_run=covid.write_predictions,
+))
+
+register(DatasetSpec(
+    "csv", "table", "auto", "Your CSV table",
+    "A table you add (upload on the Home page, or `fetch csv --from FILE`): pick the target column; numbers are "
+    "standardised, text is one-hot encoded; classification or regression is inferred from the target.",
+    load=lambda home=None, **args: csvdata.load(home, **args), ready=csvdata.ready, fetch=csvdata.fetch,
+    options=csvdata.OPTIONS, option_choices=csvdata.option_choices, addable=True,
 ))
 
 

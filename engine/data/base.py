@@ -55,3 +55,7 @@ class DatasetSpec:
     # after_run(prepared, model, folder): extra files a finished run leaves (e.g. a predictions CSV);
     # called with the best weights loaded
     after_run: Callable[..., None] | None = None
+    # option_choices(home, data_args) -> {option name: allowed values known only at run time} (e.g. the
+    # added CSV tables and their columns), for the Train form's selectboxes
+    option_choices: Callable[..., dict] | None = None
+    addable: bool = False  # a collection the user adds files to (csv): offered even when ready

@@ -54,7 +54,8 @@ def write_featurizer_state(src: ExportSource, out: Path) -> list[Path]:
         "spec": {k: list(v) if isinstance(v, tuple) else v for k, v in src.spec.items()},
         "classes": list(src.spec.get("classes", [])),
         "model_input": {"shape": ["batch", *example.shape[1:]], "dtype": str(example.dtype).replace("torch.", "")},
-        "output": "logits (apply softmax for probabilities)" if src.spec.get("task") == "classification" else "value",
+        "output": "logits (apply softmax for probabilities)" if src.spec.get("task") == "classification" else
+                  "value (times spec.target_scale[1] plus spec.target_scale[0], when present, in the target's units)",
         "config": src.config.to_dict(),
         "run": src.summary(),
     }

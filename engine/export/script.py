@@ -40,6 +40,7 @@ from __future__ import annotations
 HERE = Path(__file__).resolve().parent
 TASK = {task!r}
 CLASSES = {classes!r}
+TARGET_SCALE = {target_scale!r}  # [mean, std]: a regression output is mapped back to the target's units
 
 # The settings the run was trained with (for reference; the script does not need them).
 CONFIG = {config}
@@ -69,7 +70,7 @@ def main(argv=None):
             result = {{"label": CLASSES[int(probs.argmax())],
                       "probs": {{c: float(p) for c, p in zip(CLASSES, probs, strict=True)}}}}
         else:
-            result = {{"value": float(row.reshape(-1)[0])}}
+            result = {{"value": float(row.reshape(-1)[0]) * TARGET_SCALE[1] + TARGET_SCALE[0]}}
         print(json.dumps({{**result, **describe(item, args)}}))
 
 
@@ -175,6 +176,7 @@ def build_script(src: ExportSource, options: dict) -> str:
         extra_files=f"\n  {notes}" if notes else "",
         usage=USAGE.get(src.spec.get("kind"), "python {script} --help").format(script=SCRIPT_FILE),
         imports="\n".join(stdlib) + "\n\n" + "\n".join(other), task=src.spec.get("task", "classification"),
+        target_scale=list(src.spec.get("target_scale") or (0.0, 1.0)),
         classes=list(src.spec.get("classes", [])),
         config=pprint.pformat(src.config.to_dict(), width=100, sort_dicts=True),
         results=pprint.pformat(src.summary(), width=100, sort_dicts=False),

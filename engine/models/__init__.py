@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.models import cnn, generative, linear, mlp
 from engine.models.base import ModelSpec, count_parameters
+from engine.options import ConfigError
 
 MODELS: dict[str, ModelSpec] = {}
 
@@ -28,7 +29,13 @@ _register_sequence_models()
 
 
 def build_model(name: str, args: dict, spec: dict):
-    return MODELS[name].build(args, spec)
+    model = MODELS[name]
+    task = spec.get("task", "classification")
+    if task not in model.tasks:
+        others = " or ".join(m.name for m in MODELS.values() if task in m.tasks and spec.get("kind") in m.kinds)
+        raise ConfigError(f"model {name!r} does only {' or '.join(model.tasks)}, and this target is a {task} "
+                          f"one. Fix: choose {others or 'another model'}, or change the task")
+    return model.build(args, spec)
 
 
 def models_for(kind: str) -> list[str]:

@@ -23,6 +23,7 @@ class ModelSpec:
     # applied where the user gave no value
     defaults: dict = field(default_factory=dict)
     description: str = ""
+    tasks: tuple[str, ...] = ("classification", "regression")
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

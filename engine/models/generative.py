@@ -74,6 +74,7 @@ SPEC = ModelSpec(
     options=(Option("covariance", "str", "shared", "Gaussian covariance: one per class (separate) or one "
                     "shared by all classes (shared; a linear boundary)", choices=("separate", "shared")),),
     description="One Gaussian per class (maximum likelihood) and Bayes' rule; fitted in closed form, no epochs.",
+    tasks=("classification",),
 )
 
 LOGISTIC = ModelSpec(
@@ -84,6 +85,7 @@ LOGISTIC = ModelSpec(
               "early_stopping": True, "patience": 20},
     description="A linear layer with softmax and cross-entropy (two classes: logistic regression), trained by "
                 "gradient descent on the same split.",
+    tasks=("classification",),
 )
 
 

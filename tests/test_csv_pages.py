@@ -1,0 +1,52 @@
+"""AppTest: a CSV table on the Train page (its tables and columns as choices, a task the model cannot do
+refused before Start) and a table run on the Predict page (rows in, predictions out)."""
+
+from __future__ import annotations
+
+from conftest import shared
+from test_pages import frame, open_page, texts
+
+from engine.config import make_config
+from engine.data import csvdata
+from engine.run import execute
+from engine.store import RunStore
+
+
+def add_pokemon(home):
+    csvdata.fetch(home, from_dir=shared("pokemon") / "Pokemon.csv")
+
+
+def test_train_offers_the_tables_columns_and_refuses_a_classifier_for_a_number(home, no_workers):
+    add_pokemon(home)
+    at = open_page("1_Train.py")
+    at.selectbox(key="train_dataset").set_value("csv").run()
+    assert not at.exception
+    assert at.selectbox(key="train_d_csv_table").options == ["Pokemon"]
+    target = at.selectbox(key="train_d_csv_target")
+    assert target.value == "Legendary" and target.options[-1] == "#"  # the last column first
+    target.set_value("Total").run()
+    at.selectbox(key="train_model").set_value("generative").run()
+    assert not at.exception
+    assert any("'generative' does only classification" in e and "Fix:" in e for e in texts(at.error))
+    assert at.button(key="train_start").disabled
+    at.selectbox(key="train_model").set_value("mlp").run()
+    assert not at.error, texts(at.error)
+    at.button(key="train_start").click().run()
+    run = RunStore(home).get_run(at.session_state["train_run_id"])
+    assert run["status"] == "queued" and run["config"]["data_args"]["target"] == "Total"
+    assert no_workers
+
+
+def test_predict_takes_table_rows(home):
+    add_pokemon(home)
+    store = RunStore(home)
+    cfg = make_config(dataset="csv", model="mlp", epochs=3, data_args={"target": "Legendary"},
+                      model_args={"width": 32, "layers": 1})
+    run_id = store.create_run(cfg, status="running")
+    assert execute(store, run_id, threads=1)["status"] == "done"
+    at = open_page("3_Predict.py")
+    at.selectbox(key="predict_run").set_value(run_id).run()
+    assert not at.exception
+    shown = frame(at, "prediction", "sure")
+    assert len(shown) == 1 and shown["prediction"][0] in ("False", "True")
+    assert {"HP", "Attack", "Type 1"} <= set(shown.columns) and "Legendary" not in shown.columns
