@@ -1,6 +1,7 @@
-"""One real-browser test: `streamlit run app.py` on a free port, Playwright driving Debian's
-chromium: open Train, start a digits run, watch the chart reach 2 epochs, press Stop, find the
-run on the Runs page as stopped."""
+"""Real-browser tests: `streamlit run app.py` on a free port, Playwright driving Debian's chromium.
+1. Open Train, start a digits run, watch the chart reach 2 epochs, press Stop, find the run on the
+   Runs page as stopped.
+2. On Predict, draw digits on the canvas with mouse moves and read the model's predictions."""
 
 from __future__ import annotations
 
@@ -162,3 +163,54 @@ class RunStoreWait:
                 return run
             time.sleep(0.3)
         raise TimeoutError(f"run {self.run_id} is {run['status']} after {timeout:.0f}s")
+
+
+def draw_on_canvas(page, path: list[tuple[float, float]]) -> None:
+    """Mouse down, move along `path` (fractions of the canvas side) in small steps, mouse up."""
+    box = page.locator("canvas.upper-canvas").bounding_box()  # fabric.js takes the pointer events there
+    x0, y0, side = box["x"], box["y"], box["width"]
+    page.mouse.move(x0 + path[0][0] * side, y0 + path[0][1] * side)
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(path, path[1:], strict=False):
+        for t in (i / 8 for i in range(1, 9)):
+            page.mouse.move(x0 + (ax + (bx - ax) * t) * side, y0 + (ay + (by - ay) * t) * side)
+    page.mouse.up()
+
+
+def test_draw_digits_on_the_canvas_and_read_the_predictions(server, home, tmp_path):
+    """Mouse strokes on the streamlit-drawable-canvas reach the model: a digits run reads a drawn 0, then,
+    after Clear, a drawn 4."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: `make browser` (or apt-get install chromium) installs it")
+    import math
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from engine.config import make_config
+    from engine.run import execute
+    from engine.store import RunStore
+
+    store = RunStore(home)
+    run_id = store.create_run(make_config(dataset="digits", model="mlp", seed=1), status="running")
+    assert execute(store, run_id, threads=1)["status"] == "done"
+    zero = [(0.5 + 0.2 * math.cos(a * math.pi / 10), 0.5 + 0.3 * math.sin(a * math.pi / 10)) for a in range(21)]
+    four = [(0.6, 0.85), (0.6, 0.15), (0.25, 0.6), (0.75, 0.6)]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{server}/Predict", wait_until="commit", timeout=120_000)
+            page.wait_for_selector(IDLE, timeout=120_000)
+            expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
+            expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=60_000)
+            metric = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
+            value = metric.locator("[data-testid='stMetricValue']")
+            for digit, path in (("0", zero), ("4", four)):
+                draw_on_canvas(page, path)
+                expect(value).to_have_text(digit, timeout=60_000)
+                expect(page.get_by_text("What the model sees: your drawing as 8x8 pixels")).to_be_visible()
+                page.screenshot(path=str(tmp_path / f"predict_canvas_{digit}.png"), full_page=True)
+                page.get_by_role("button", name="Clear", exact=True).click()
+                expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
+        finally:
+            browser.close()

@@ -165,5 +165,6 @@ def probability_figure(probs: Mapping[str, float], title: str = "Class probabili
                            text=[f"{v:.1%}" for _, v in items], textposition="auto"))
     fig = _layout(fig, title, "probability", "", height=max(240, 60 * len(items) + 120))
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(type="category")  # class names like "7" are labels, not numbers: show every one
     fig.update_layout(hovermode="closest", showlegend=False)
     return fig
