@@ -54,23 +54,30 @@ def load_image(source) -> np.ndarray:
     return np.asarray(img.convert("RGBA" if has_alpha else "L"))
 
 
-def ink_map(image) -> np.ndarray:
-    """Ink in [0, 1] per pixel (1 = full paint), whatever the background convention."""
+def ink_map(image, paper: float | None = None) -> np.ndarray:
+    """Ink in [0, 1] per pixel (1 = full paint), whatever the background convention.
+
+    `paper`: the grey level of the background when the caller knows it (the canvas: 0.0, black), so
+    that a canvas painted all over is all ink rather than a blank sheet of the other colour. Without
+    it the background is guessed from the border (or the alpha channel of a transparent image)."""
     a = np.asarray(image)
     if a.ndim not in (2, 3) or a.size == 0:
         raise ValueError(f"expected an image array (H, W[, C]); got shape {a.shape}")
     a = a.astype(np.float32) / (255.0 if a.dtype == np.uint8 or a.max() > 1.0 else 1.0)
     if a.ndim == 3 and a.shape[2] in (2, 4):
-        alpha = a[..., -1]
-        if alpha.min() < 0.9:  # a transparent background: the paint is where the alpha is
-            return np.clip(alpha, 0.0, 1.0)
-        a = a[..., :-1]
+        alpha = a[..., -1:]
+        if paper is not None:  # lay the picture on its known paper
+            a = a[..., :-1] * alpha + paper * (1.0 - alpha)
+        elif alpha.min() < 0.9:  # a transparent background: the paint is where the alpha is
+            return np.clip(alpha[..., 0], 0.0, 1.0)
+        else:
+            a = a[..., :-1]
     if a.ndim == 3:
         gray = a[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if a.shape[2] >= 3 else a[..., 0]
     else:
         gray = a
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    bg = float(np.median(border))
+    bg = float(np.median(border)) if paper is None else float(paper)
     ink = (bg - gray) / max(bg, 1e-3) if bg > 0.5 else (gray - bg) / max(1.0 - bg, 1e-3)
     return np.clip(ink, 0.0, 1.0).astype(np.float32)
 
@@ -119,6 +126,7 @@ def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width of a binary drawing in pixels: 2 x area / outline length."""
     from PIL import Image, ImageFilter
 
+    mask = np.pad(mask, 1)  # ink at the picture's edge has an outline there too (a canvas painted all over)
     inner = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(3))) > 0
     outline = int((mask & ~inner).sum())
     return 2.0 * float(mask.sum()) / max(outline, 1)
@@ -145,7 +153,8 @@ def normalise_stroke(crop: np.ndarray, longest: int) -> np.ndarray:
     target = STROKE_TARGET * longest / MNIST_BOX
     if target / 1.5 <= width <= target * 1.35:
         return crop
-    steps = round(abs(width - target) / scale / 2)  # full-resolution pixels on each side
+    # full-resolution pixels on each side; a few percent of the box is all a real stroke ever needs
+    steps = min(round(abs(width - target) / scale / 2), max(1, max(crop.shape) // 10))
     if steps < 1:
         return crop
     out = _morph(crop, steps, grow=width < target)
@@ -173,12 +182,13 @@ def digits_style(ink: np.ndarray, size: int = 8) -> np.ndarray:
     return field.reshape(size, block, size, block).mean(axis=(1, 3)).astype(np.float32)
 
 
-def prepare_digit(image, shape=(28, 28)) -> np.ndarray:
+def prepare_digit(image, shape=(28, 28), paper: float | None = None) -> np.ndarray:
     """Any picture of one digit -> float32 (H, W) in [0, 1], light ink on black, as the run's data.
 
-    `shape` (8, 8) gives scikit-learn's digits convention, anything else MNIST's. Raises
-    BlankImageError when there is no ink, ValueError when the input is not an image."""
-    ink = ink_map(load_image(image))
+    `shape` (8, 8) gives scikit-learn's digits convention, anything else MNIST's; `paper` the known
+    background grey (see `ink_map`). Raises BlankImageError when there is no ink, ValueError when the
+    input is not an image."""
+    ink = ink_map(load_image(image), paper)
     h, w = (int(s) for s in shape)
     if (h, w) == (8, 8):
         return digits_style(ink, 8)

@@ -122,16 +122,17 @@ class Predictor:
     def image_shape(self) -> tuple[int, int]:
         return tuple(self.spec.get("image_shape") or self.featurizer.state().get("shape") or (28, 28))
 
-    def predict_images(self, images: list) -> list[dict]:
+    def predict_images(self, images: list, paper: float | None = None) -> list[dict]:
         """Pictures of digits (paths, bytes, PIL images or arrays, any background convention) ->
         {"label", "probs" (one per class, in class order), "image" (the preprocessed input)}, with the
-        same preprocessing for the canvas, uploads and the CLI (`engine.images.prepare_digit`)."""
+        same preprocessing for the canvas, uploads and the CLI (`engine.images.prepare_digit`); `paper`: the
+        background grey when known (the canvas's black), else guessed per picture."""
         from engine.images import prepare_digit
 
         prepared = []
         for image in images:
             try:
-                prepared.append(prepare_digit(image, self.image_shape))
+                prepared.append(prepare_digit(image, self.image_shape, paper))
             except ValueError as exc:  # BlankImageError included: a message, not a prediction
                 raise InputError(str(exc)) from None
         probs = self.probabilities(np.stack(prepared))

@@ -139,3 +139,51 @@ def test_brush_width_changes_the_input_little():
         x = prepare_digit(draw_digit(4, box=(60, 40, 150, 200), brush=brush))
         widths.append(stroke_width(x > 0.5))
     assert max(widths) - min(widths) < 1.0 and all(1.6 < w < 3.2 for w in widths), widths
+
+
+def canvas(paint: str) -> np.ndarray:
+    """What the Predict page's canvas returns (RGBA, black paper, white paint): blank, one dot, full ink."""
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = 255
+    if paint == "dot":
+        yy, xx = np.ogrid[:280, :280]
+        rgba[(yy - 140) ** 2 + (xx - 100) ** 2 <= 81] = 255
+    elif paint == "full":
+        rgba[:] = 255
+    return rgba
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (8, 8)])
+def test_canvas_blank_one_dot_and_full_ink(home, shape):
+    """A blank canvas gets a message; a single dot and a canvas painted all over get a prediction (the
+    canvas says its paper is black, so all-white is all ink, not a sheet of white paper)."""
+    from engine.config import make_config
+    from engine.predict import InputError, Predictor
+    from engine.run import execute
+    from engine.store import RunStore
+    from ui.predict_image import pick_source
+
+    store = RunStore(home)
+    run_id = store.create_run(make_config(dataset="digits", model="linear", epochs=2), status="running")
+    assert execute(store, run_id, threads=1)["status"] == "done"
+    # the digits run takes 8x8; for MNIST's 28x28 the preprocessing alone is checked
+    predictor = Predictor.from_run(store, run_id) if shape == (8, 8) else None
+    for paint in ("blank", "dot", "full"):
+        source, what, paper = pick_source(canvas(paint), None)
+        assert what == "your drawing" and paper == 0.0
+        if paint == "blank":
+            with pytest.raises(BlankImageError, match="blank: draw a digit"):
+                prepare_digit(source, shape, paper)
+            if predictor:
+                with pytest.raises(InputError, match="blank"):
+                    predictor.predict_images([source], paper)
+            continue
+        x = prepare_digit(source, shape, paper)
+        assert x.shape == shape and x.max() == pytest.approx(1.0, abs=0.05)
+        if paint == "full":  # the whole canvas is the digit's box: a filled square in the middle
+            assert x.mean() > 0.3
+        if predictor:
+            item = predictor.predict_images([source], paper)[0]
+            assert item["label"] in range(10) and abs(sum(item["probs"]) - 1) < 1e-3
+    with pytest.raises(BlankImageError):  # without the known paper, all-white is read as blank paper
+        prepare_digit(canvas("full"), shape)

@@ -14,6 +14,7 @@ from engine.predict import InputError, Predictor
 from ui import charts
 
 CANVAS_SIZE = 280
+CANVAS_PAPER = 0.0  # the canvas background (#000000): a canvas painted all over is all ink, not blank paper
 
 
 def input_picture(x: np.ndarray, size: int = 196) -> Image.Image:
@@ -23,12 +24,13 @@ def input_picture(x: np.ndarray, size: int = 196) -> Image.Image:
 
 
 def pick_source(canvas_rgba: np.ndarray | None, upload: bytes | None):
-    """An uploaded picture wins over the canvas; None when there is neither."""
+    """(picture, its description, its paper grey) — an uploaded picture (paper guessed) wins over the
+    canvas (black paper); None when there is neither."""
     if upload:
-        return upload, "the uploaded picture"
+        return upload, "the uploaded picture", None
     if canvas_rgba is not None:
-        return np.asarray(canvas_rgba), "your drawing"
-    return None, ""
+        return np.asarray(canvas_rgba), "your drawing", CANVAS_PAPER
+    return None, "", None
 
 
 def _clear() -> None:
@@ -52,13 +54,13 @@ def render(predictor: Predictor) -> None:
         upload = st.file_uploader("…or upload a picture of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
                                   key="predict_image_upload")
     data = upload.getvalue() if upload is not None else None
-    source, what = pick_source(canvas.image_data if canvas is not None else None, data)
+    source, what, paper = pick_source(canvas.image_data if canvas is not None else None, data)
     with right:
         if source is None:
             st.info("Draw a digit on the canvas (or upload a picture) to see the prediction.")
             return
         try:
-            item = predictor.predict_images([source])[0]
+            item = predictor.predict_images([source], paper)[0]
         except InputError as exc:
             st.info(f"Nothing to predict yet: {exc}.")
             return
