@@ -50,3 +50,19 @@ def test_predict_takes_table_rows(home):
     shown = frame(at, "prediction", "sure")
     assert len(shown) == 1 and shown["prediction"][0] in ("False", "True")
     assert {"HP", "Attack", "Type 1"} <= set(shown.columns) and "Legendary" not in shown.columns
+
+
+def test_home_adds_a_table_and_a_bad_file_leaves_the_page_usable(home, tmp_path):
+    bad = tmp_path / "prices.csv"
+    bad.write_bytes("name,price\n".encode() + "".join(f"caf\xe9 {i},{i}\n" for i in range(20)).encode("latin-1"))
+    at = open_page()
+    at.text_input(key="home_from_csv").set_value(str(bad)).run()
+    at.button(key="home_from_go_csv").click().run()
+    assert not at.exception
+    assert any("prices.csv is not UTF-8" in e and "Fix:" in e for e in texts(at.error))
+    assert csvdata.tables(home) == []
+    at.text_input(key="home_from_csv").set_value(str(shared("pokemon") / "Pokemon.csv")).run()
+    at.button(key="home_from_go_csv").click().run()
+    assert not at.exception and not at.error
+    assert csvdata.tables(home) == ["Pokemon"]
+    assert any("Added: `Pokemon`" in c for c in texts(at.caption))
