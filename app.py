@@ -16,7 +16,7 @@ from ui.tables import runs_frame
 
 PAGES = Path(__file__).resolve().parent / "pages"
 PAGE_ICONS = {"Train": ":material/model_training:", "Runs": ":material/monitoring:",
-              "Predict": ":material/online_prediction:"}
+              "Predict": ":material/online_prediction:", "Tuning": ":material/tune:"}
 LAB_ICON = ":material/science:"
 
 
