@@ -54,7 +54,7 @@ def test_predict_takes_table_rows(home):
 
 def test_home_adds_a_table_and_a_bad_file_leaves_the_page_usable(home, tmp_path):
     bad = tmp_path / "prices.csv"
-    bad.write_bytes("name,price\n".encode() + "".join(f"caf\xe9 {i},{i}\n" for i in range(20)).encode("latin-1"))
+    bad.write_bytes(b"name,price\n" + "".join(f"caf\xe9 {i},{i}\n" for i in range(20)).encode("latin-1"))
     at = open_page()
     at.text_input(key="home_from_csv").set_value(str(bad)).run()
     at.button(key="home_from_go_csv").click().run()
