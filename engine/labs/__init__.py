@@ -2,5 +2,6 @@
 
 gradcheck (four gradients of one loss), numgrad_training (numerical-gradient training driven by the
 Trainer), timing (one epoch per batch size), softmax (softmax/cross-entropy by formula and autograd),
-linreg (gradient descent on y = b + w·x), generative (Gaussian classifiers vs logistic regression).
+linreg (gradient descent on y = b + w·x) and regression_tables (its tables), generative (Gaussian
+classifiers vs logistic regression on Pokémon).
 """
