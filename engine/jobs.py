@@ -6,8 +6,8 @@ session so it outlives the Streamlit server or CLI that started it) starts one w
 run up to `max_concurrent`, watches them, and marks a run whose worker died `interrupted` — never
 left `running`. Cancel is a flag in the store that the worker checks between batches.
 
-The interface (`submit`, `cancel`, `status`, `resume`) is backend-agnostic: another backend
-(e.g. Ray) can implement the same methods.
+The interface (`submit`, `cancel`, `status`, `resume`) is backend-agnostic: engine/backends picks
+this local backend or the Ray one (engine/backends/ray_backend.py) from `settings()["backend"]`.
 """
 
 from __future__ import annotations
@@ -31,18 +31,23 @@ POLL_SECONDS = 0.25
 
 
 def settings(home=None) -> dict:
-    """Job settings: <home>/settings.json, overridden by NNLAB_* environment variables."""
+    """Job settings: <home>/settings.json, overridden by NNLAB_* environment variables
+    (`max_concurrent`, `backend` = local | ray, `ray_address` = HEAD:6379)."""
     path = data_home(home) / "settings.json"
     values = {}
     if path.exists():
         with contextlib.suppress(ValueError, OSError):
             values = json.loads(path.read_text())
-    if os.environ.get("NNLAB_MAX_CONCURRENT"):
-        values["max_concurrent"] = os.environ["NNLAB_MAX_CONCURRENT"]
+    for key in ("max_concurrent", "backend", "ray_address"):
+        if os.environ.get(f"NNLAB_{key.upper()}"):
+            values[key] = os.environ[f"NNLAB_{key.upper()}"]
+    values["backend"] = str(values.get("backend") or "local").lower()
+    # local: one worker at a time unless raised; ray: as many as the cluster has room for unless capped
+    default = 1 if values["backend"] == "local" else 10_000
     try:
-        values["max_concurrent"] = max(1, int(values.get("max_concurrent", 1)))
+        values["max_concurrent"] = max(1, int(values.get("max_concurrent", default)))
     except (TypeError, ValueError):
-        values["max_concurrent"] = 1
+        values["max_concurrent"] = default
     return values
 
 
@@ -64,6 +69,8 @@ def pid_alive(pid: int | None) -> bool:
 
 class JobRunner:
     """Local process backend."""
+
+    backend = "local"
 
     def __init__(self, home=None, python: str | None = None):
         self.home = data_home(home)

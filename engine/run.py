@@ -25,7 +25,7 @@ from engine.download import DataMissingError
 from engine.evaluate import classification_results, regression_results
 from engine.models import count_parameters
 from engine.options import ConfigError
-from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
+from engine.pipeline import Prepared, build, make_optimizer, prepare_data, seed_everything
 from engine.store import RunStore
 from engine.tensorboard_cb import TensorBoardLogger
 from engine.trainer import Callback, Trainer, TrainState
@@ -34,9 +34,12 @@ STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
 EVAL_BATCH = 1024
 
 
-def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = (), threads: int | None = None) -> dict:
+def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = (), threads: int | None = None,
+            data: Prepared | None = None) -> dict:
     """Train run `run_id` to its end; returns the summary also stored in its results.
-    Errors never escape: the run ends `failed` with a message that names the fix."""
+    Errors never escape: the run ends `failed` with a message that names the fix.
+    `store` is a RunStore or anything with the methods used here (the Ray backend's proxy); `data` is the
+    prepared data when it comes from elsewhere (through Ray's object store), else it is read from store.home."""
     row = store.get_run(run_id)
     cfg = RunConfig.from_dict(row["config"])
     resume = bool(row["resume"])
@@ -50,7 +53,7 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         device = resolve_device(cfg.device)
         store.update(run_id, device=str(device))
         generator = seed_everything(cfg.seed)
-        prep = prepare_data(cfg, store.home)
+        prep = data if data is not None else prepare_data(cfg, store.home)
         model = build(cfg, prep.spec)
         if row.get("parent") and not resume:  # same start, different choice
             load_initial_weights(store, row["parent"], model)

@@ -48,7 +48,13 @@ def no_workers(monkeypatch):
 
 
 @pytest.fixture
-def runner(home):
+def runner(local_runner):
+    """The local-process JobRunner (tests/test_jobrunner.py parametrises `runner` over both backends)."""
+    return local_runner
+
+
+@pytest.fixture
+def local_runner(home):
     """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
     import signal
 
@@ -65,3 +71,28 @@ def runner(home):
     pid = supervisor_pid(home)
     if pid and pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """A local two-node Ray cluster on 127.0.0.1 (head + one worker, 1 CPU each), shared by the session."""
+    pytest.importorskip("ray", reason="ray is not installed (requirements.txt pins it)")
+    import ray
+    from rayhelpers import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("ray_nodes"))
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.fixture
+def ray_runner(home, ray_cluster):
+    """The Ray backend's JobRunner on the test's data home; its Hub (and so its tasks) ends afterwards."""
+    from engine.backends.ray_backend import RayJobRunner
+
+    runner = RayJobRunner(home)
+    yield runner
+    for run in runner.store.list_runs(["queued", "running"]):
+        runner.cancel(run["id"])
+    runner.shutdown()

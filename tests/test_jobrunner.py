@@ -1,5 +1,5 @@
 """JobRunner: worker processes, a killed worker marked interrupted, resume at the right epoch,
-cancel, and a bounded queue."""
+cancel, and a bounded queue — one suite, run against each backend (local processes, Ray)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from jobhelpers import LONG, running_worker, wait_for
 from engine.checkpoint import load
 from engine.config import make_config
 
+KILLED_REASON = {"local": "signal 9", "ray": "worker process died"}  # Ray does not report the signal
+
+
+@pytest.fixture(params=["local", "ray"])
+def runner(request):
+    """The JobRunner of each backend on the test's data home (Ray: the session's two-node local cluster)."""
+    return request.getfixturevalue(f"{request.param}_runner")
+
 
 def test_killed_worker_is_interrupted_then_resumes_at_the_next_epoch(runner):
     run_id = runner.submit(make_config(**{**LONG, "epochs": 40}))
@@ -23,7 +31,7 @@ def test_killed_worker_is_interrupted_then_resumes_at_the_next_epoch(runner):
     run = wait_for(lambda: (r := runner.store.get_run(run_id))["status"] == "interrupted" and r, 10,
                    "the killed run to be marked interrupted")
     print(f"interrupted {time.monotonic() - t0:.2f}s after kill -9")
-    assert "signal 9" in run["error"] and run["worker_pid"] is None
+    assert KILLED_REASON[runner.backend] in run["error"] and run["worker_pid"] is None
     saved = load(runner.store.run_dir(run_id) / "last.pt")["epoch"]
     before = runner.store.metrics(run_id)
     runner.resume(run_id)
@@ -44,7 +52,8 @@ def test_cancel_stops_a_running_run_and_keeps_last_checkpoint(runner):
     assert run["status"] == "stopped" and (runner.store.run_dir(run_id) / "last.pt").exists()
 
 
-def test_the_queue_runs_one_at_a_time_by_default(runner):
+def test_the_queue_runs_at_most_max_concurrent_at_once(runner):
+    (runner.home / "settings.json").write_text('{"max_concurrent": 1}')  # the local default; Ray: the cluster's room
     first = runner.submit(make_config(**LONG))
     second = runner.submit(make_config(**{**LONG, "epochs": 1}))
     running_worker(runner, first)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.backends import make_runner
 from engine.jobs import JobRunner
 from engine.paths import data_home
 from engine.store import RunStore
@@ -32,7 +33,7 @@ def _store(home_dir: str) -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def _runner(home_dir: str) -> JobRunner:
-    return JobRunner(home_dir)
+    return make_runner(home_dir)  # the local process backend, or Ray when settings choose it
 
 
 def store() -> RunStore:

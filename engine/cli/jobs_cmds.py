@@ -7,7 +7,8 @@ from engine.cli.flags import add_run_flags, config_from_args, init_source
 
 
 def register(sub) -> None:
-    p = sub.add_parser("submit", help="queue a run; it trains in a worker process that outlives this command")
+    p = sub.add_parser("submit", help="queue a run; it trains in a worker process (a Ray task with NNLAB_BACKEND=ray) "
+                       "that outlives this command")
     add_run_flags(p)
     p.add_argument("--owner", default=None)
     p.add_argument("--wait", action="store_true", help="wait until the run ends and print its status")
@@ -24,11 +25,11 @@ def register(sub) -> None:
 
 
 def run_submit(args) -> int:
-    from engine.jobs import JobRunner
+    from engine.backends import make_runner
 
     parent, base = init_source(args, args.home)
     cfg = config_from_args(args, base)
-    runner = JobRunner(args.home)
+    runner = make_runner(args.home)
     run_id = runner.submit(cfg, owner=args.owner, parent=parent)
     emit({"run_id": run_id}, True)
     if args.wait:
@@ -38,9 +39,9 @@ def run_submit(args) -> int:
 
 
 def run_control(args) -> int:
-    from engine.jobs import JobRunner
+    from engine.backends import make_runner
 
-    runner = JobRunner(args.home)
+    runner = make_runner(args.home)
     if args.command == "cancel":
         runner.cancel(args.run_id)
     elif args.command == "resume":

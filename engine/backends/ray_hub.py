@@ -1,0 +1,252 @@
+"""The Hub: one detached Ray actor per data home, pinned to the node that holds that home (the head).
+
+It is the Ray backend's supervisor and the only writer of the RunStore and run folders for Ray runs:
+
+- a dispatcher thread starts each queued run as a Ray task (CPUs, a GPU for `device=cuda`), with the
+  prepared data in the object store and the checkpoint bytes it resumes from, and watches the tasks:
+  a task lost with its node or worker marks the run `interrupted`; a cancel that the run does not
+  answer within CANCEL_GRACE seconds is enforced with `ray.cancel`;
+- the remote runs call its store methods (metrics rows, status, results, checkpoint files), which it
+  writes into the real RunStore and run folder atomically.
+
+The dispatcher outlives the dashboard or CLI that created it (`lifetime="detached"`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from pathlib import Path
+
+import ray
+
+from engine import atomic
+from engine.config import RunConfig
+from engine.jobs import POLL_SECONDS, settings
+from engine.store import RunStore
+
+CANCEL_GRACE = 5.0
+MAX_START_ATTEMPTS = 3  # a task that dies before it claims its run is retried this often
+DATA_REFS_KEPT = 4
+
+
+class Hub:
+    def __init__(self, home: str):
+        self.home = Path(home)  # the driver's data home: this actor runs on that node, whatever $NNLAB_HOME says
+        self.store = RunStore(self.home)
+        self.tasks: dict[str, ray.ObjectRef] = {}
+        self.cancel_seen: dict[str, float] = {}
+        self.forced: set[str] = set()
+        self.attempts: dict[str, int] = {}
+        self.data_refs: OrderedDict[str, ray.ObjectRef] = OrderedDict()
+        self._wake = threading.Event()
+        self.recover()
+        threading.Thread(target=self._loop, name="nnlab-dispatcher", daemon=True).start()
+
+    # --- the store, for remote runs -----------------------------------------------------------
+    def claim(self, run_id: str, node: str, pid: int) -> bool:
+        return self.store.transition(run_id, ["queued"], status="running", started=time.time(), node=node,
+                                     worker_pid=pid)
+
+    def get_run(self, run_id: str) -> dict:
+        return self.store.get_run(run_id)
+
+    def update(self, run_id: str, fields: dict) -> None:
+        self.store.update(run_id, **fields)
+
+    def log_metrics(self, run_id: str, rows: list) -> None:
+        self.store.log_metrics(run_id, rows)
+
+    def drop_metrics_after(self, run_id: str, epoch: int) -> int:
+        return self.store.drop_metrics_after(run_id, epoch)
+
+    def save_result(self, run_id: str, data: dict) -> None:
+        self.store.save_result(run_id, data)
+
+    def result(self, run_id: str) -> dict | None:
+        return self.store.result(run_id)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        return self.store.cancel_requested(run_id)
+
+    def put_file(self, rel: str, data: bytes) -> None:
+        atomic.write_bytes(self._path(rel), data)
+
+    def link_file(self, src: str, dest: str) -> None:
+        """`dest` becomes the file `src` (best.pt of last.pt): a hard link renamed into place, atomic."""
+        source, target = self._path(src), self._path(dest)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            atomic.write_bytes(target, source.read_bytes())
+            return
+        os.replace(tmp, target)
+
+    def _path(self, rel: str) -> Path:
+        run_id, _, name = rel.partition("/")
+        folder = self.store.run_dir(run_id)
+        path = (folder / name).resolve()
+        if not name or folder.resolve() not in path.parents:
+            raise ValueError(f"refusing to write outside the run folder: {rel!r}")
+        return path
+
+    # --- the dispatcher -------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def active(self) -> list[str]:
+        return list(self.tasks)
+
+    def recover(self) -> None:
+        """At start: a Ray run still marked running has lost its task (tasks die with their owner)."""
+        for run in self.store.list_runs(["running"]):
+            if "(ray " in (run["node"] or ""):
+                self._interrupted(run["id"], "the Ray dispatcher restarted while it ran")
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # the dispatcher lives on; the next pass retries
+                traceback.print_exc()
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+    def tick(self) -> None:
+        self._reap()
+        self._enforce_cancels()
+        limit = settings(self.home)["max_concurrent"]
+        for run in sorted(self.store.list_runs(["queued"]), key=lambda r: r["created"]):
+            if run["id"] in self.tasks:
+                continue
+            if len(self.tasks) >= limit:
+                break
+            self._start(run)
+
+    def _start(self, run: dict) -> None:
+        from engine.backends.ray_worker import run_task
+        from engine.run import _explain
+
+        run_id = run["id"]
+        cfg = RunConfig.from_dict(run["config"])
+        try:
+            data, files = self._data(cfg), self._files(run)
+        except Exception as exc:  # e.g. the dataset is not fetched: the run fails with the fix, as locally
+            self.store.transition(run_id, ["queued"], status="failed", error=_explain(exc), finished=time.time())
+            return
+        cpus = max(1, int(settings(self.home).get("ray_cpus_per_run", 1)))
+        self._task = getattr(self, "_task", None) or ray.remote(run_task)
+        task = self._task.options(num_cpus=cpus, num_gpus=1 if cfg.device == "cuda" else 0,
+                                            max_retries=0, name=f"nnlab-run-{run_id}")
+        me = ray.get_runtime_context().current_actor
+        self.tasks[run_id] = task.remote(me, run_id, data, files, cpus)
+
+    def _data(self, cfg: RunConfig) -> ray.ObjectRef:
+        """The prepared data (features, targets, spec), put once into the object store per distinct content."""
+        from engine.pipeline import prepare_data
+
+        prep = prepare_data(cfg, self.home)
+        digest = hashlib.sha1(repr(prep.spec).encode())
+        _fingerprint(digest, [prep.tensors, prep.targets])
+        key = digest.hexdigest()
+        if key not in self.data_refs:
+            self.data_refs[key] = ray.put(prep)
+            while len(self.data_refs) > DATA_REFS_KEPT:
+                self.data_refs.popitem(last=False)
+        self.data_refs.move_to_end(key)
+        return self.data_refs[key]
+
+    def _files(self, run: dict) -> dict[str, bytes]:
+        """What the remote run reads from its folder: last.pt/best.pt to resume, a parent's init.pt."""
+        wanted = [(run["id"], "last.pt"), (run["id"], "best.pt")] if run["resume"] else []
+        if run.get("parent") and not run["resume"]:
+            wanted.append((run["parent"], "init.pt"))
+        files = {}
+        for run_id, name in wanted:
+            path = self.store.run_dir(run_id) / name
+            if path.exists():
+                files[f"{run_id}/{name}"] = path.read_bytes()
+        return files
+
+    def _reap(self) -> None:
+        if not self.tasks:
+            return
+        ready, _ = ray.wait(list(self.tasks.values()), num_returns=len(self.tasks), timeout=0)
+        done = set(ready)
+        for run_id, ref in list(self.tasks.items()):
+            if ref not in done:
+                continue
+            del self.tasks[run_id]
+            self.cancel_seen.pop(run_id, None)
+            try:
+                ray.get(ref)
+                reason = "its Ray task ended without finishing it"
+            except ray.exceptions.RayError as exc:
+                reason = describe(exc)
+            if run_id in self.forced or self.store.cancel_requested(run_id):
+                self.forced.discard(run_id)
+                self.store.transition(run_id, ["running"], status="stopped", worker_pid=None, finished=time.time(),
+                                      error="stopped by the user")
+            elif self.store.get_run(run_id)["status"] == "queued":  # died before it started: try again
+                self.attempts[run_id] = self.attempts.get(run_id, 0) + 1
+                if self.attempts[run_id] >= MAX_START_ATTEMPTS:
+                    self.store.transition(run_id, ["queued"], status="failed", finished=time.time(),
+                                          error=f"its Ray task failed {MAX_START_ATTEMPTS} times before starting: "
+                                                f"{reason}")
+            else:
+                self._interrupted(run_id, reason)
+
+    def _enforce_cancels(self) -> None:
+        """A run stopped while its task waits for room: drop the task. A running run that has not
+        answered its cancel within CANCEL_GRACE seconds: kill its task."""
+        now = time.monotonic()
+        for run_id, ref in list(self.tasks.items()):
+            run = self.store.get_run(run_id)
+            if run_id in self.forced or run["status"] == "queued":
+                continue
+            if run["status"] != "running":
+                self.forced.add(run_id)
+                ray.cancel(ref)
+            elif run["cancel_requested"] and now - self.cancel_seen.setdefault(run_id, now) > CANCEL_GRACE:
+                self.forced.add(run_id)
+                ray.cancel(ref, force=True)
+
+    def _interrupted(self, run_id: str, reason: str) -> None:
+        self.store.transition(run_id, ["running"], status="interrupted", worker_pid=None, finished=time.time(),
+                              error=f"{reason}. Resume it to continue from its last checkpoint.")
+
+
+def _fingerprint(digest, obj) -> None:
+    if isinstance(obj, dict):
+        for key in sorted(obj):
+            digest.update(str(key).encode())
+            _fingerprint(digest, obj[key])
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            _fingerprint(digest, item)
+    elif hasattr(obj, "numpy"):
+        digest.update(obj.detach().cpu().contiguous().numpy().tobytes())
+    else:
+        digest.update(repr(obj).encode())
+
+
+def describe(exc: BaseException) -> str:
+    """Why a Ray task ended, in a sentence."""
+    if isinstance(exc, ray.exceptions.NodeDiedError):
+        return "the node it ran on left the Ray cluster"
+    if isinstance(exc, ray.exceptions.WorkerCrashedError | ray.exceptions.LocalRayletDiedError):
+        return f"its Ray worker process died ({_first_line(exc)})"
+    if isinstance(exc, ray.exceptions.TaskCancelledError):
+        return "its Ray task was cancelled"
+    return f"its Ray task failed ({type(exc).__name__}: {_first_line(exc)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__
