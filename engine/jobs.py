@@ -167,6 +167,8 @@ class Supervisor:
     def recover(self) -> None:
         """After a restart: re-attach to live workers, mark dead ones interrupted."""
         for run in self.store.list_runs(["running"]):
+            if not _local(run):
+                continue  # a Ray task: the Ray backend's Hub watches it
             if pid_alive(run["worker_pid"]) and _is_worker_of(run["worker_pid"], run["id"]):
                 self.adopted[run["id"]] = run["worker_pid"]
             else:
@@ -190,7 +192,7 @@ class Supervisor:
         # a run marked running whose worker is unknown to us and dead (e.g. a CLI `train` killed)
         for run in self.store.list_runs(["running"]):
             if run["id"] not in self.children and run["id"] not in self.adopted and run["worker_pid"] \
-                    and not pid_alive(run["worker_pid"]):
+                    and _local(run) and not pid_alive(run["worker_pid"]):
                 self._interrupted(run["id"], "the worker process died")
         limit = settings(self.home)["max_concurrent"]
         queued = sorted(self.store.list_runs(["queued"]), key=lambda r: r["created"])
@@ -219,9 +221,16 @@ class Supervisor:
                               error=f"{reason}. Resume it to continue from its last checkpoint.")
 
 
+def _local(run: dict) -> bool:
+    return "(ray " not in (run.get("node") or "")
+
+
 def _is_worker_of(pid: int, run_id: str) -> bool:
+    """Whether `pid` trains `run_id`: its worker (the run id on the command line), or an in-process
+    `python -m engine train|tune` (whose runs are created inside the process, so not on its command line)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return True  # cannot tell (not Linux): trust the pid
-    return run_id.encode() in cmdline
+    in_process = b"engine" in cmdline and any(c in cmdline for c in (b"train", b"tune"))
+    return run_id.encode() in cmdline or in_process

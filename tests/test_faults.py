@@ -51,6 +51,35 @@ def test_supervisor_and_worker_killed_marks_the_run_interrupted_on_restart(runne
     assert "Resume" in run["error"] and run["worker_pid"] is None
 
 
+def test_a_starting_supervisor_leaves_an_in_process_cli_run_alone(runner, home):
+    """`python -m engine train` trains in its own process (no worker); a supervisor started meanwhile (anyone
+    queueing a run) must not call that run interrupted, and marks it so only once that process is gone."""
+    import subprocess
+    import sys
+
+    from engine.jobs import Supervisor
+
+    cmd = [sys.executable, "-m", "engine", "--home", str(home), "train", "--dataset", "digits", "--model", "mlp",
+           "--epochs", "500", "--no-early-stopping", "--width", "16", "--layers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        run = wait_for(lambda: next((r for r in runner.store.list_runs(["running"]) if r["epoch"] >= 1), None), 120,
+                       "the CLI run to finish an epoch")
+        supervisor = Supervisor(home)
+        supervisor.recover()
+        supervisor.tick()
+        assert runner.store.get_run(run["id"])["status"] == "running"
+        assert supervisor.adopted == {run["id"]: proc.pid}
+        proc.kill()
+        proc.wait()
+        supervisor.tick()
+        after = runner.store.get_run(run["id"])
+        assert after["status"] == "interrupted" and "Resume" in after["error"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "..\\..\\evil.pt", "....", ".hidden.pt",
                                   "a/b/../../c.pt", ""])
 def test_uploaded_file_names_stay_under_the_data_home(home, name):
