@@ -32,9 +32,24 @@ def start_cluster(root: Path):
         # a node that goes away is declared dead after ~2 s instead of ~30 s
         "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 4,
                            "health_check_timeout_ms": 500}})
+    cluster.nnlab_root = root  # where the nodes' data homes are
     add_worker(cluster, root, "worker-1")
     connect(cluster.address)
+    warm_up()
     return cluster
+
+
+def warm_up() -> None:
+    """One task per node that imports the engine: later runs start in a warm worker, not in seconds."""
+    import ray
+
+    @ray.remote(num_cpus=1, scheduling_strategy="SPREAD")
+    def load_engine() -> str:
+        import engine.run  # noqa: F401 (torch and the engine, as a run needs them)
+
+        return ray.get_runtime_context().get_node_id()
+
+    ray.get([load_engine.remote() for _ in range(len(ray.nodes()))], timeout=180)
 
 
 def add_worker(cluster, root: Path, name: str):

@@ -13,7 +13,7 @@ EXERCISE_REFERENCES: dict[str, float] = {
     "exercise: MLP (300-d word2vec)": 0.921,
 }
 REFERENCE_DATASET = "news"
-RUN_COLUMNS = ["run", "status", "dataset", "model", "features", "test_acc", "epochs", "created"]
+RUN_COLUMNS = ["run", "status", "dataset", "model", "features", "test_acc", "epochs", "node", "created"]
 
 
 def _created(ts: float | None) -> str:
@@ -22,7 +22,7 @@ def _created(ts: float | None) -> str:
 
 def runs_frame(runs: Sequence[Mapping], results: Mapping[str, Mapping | None]) -> pd.DataFrame:
     """One row per run: id, status, dataset, model, features (text only), test accuracy, epochs done
-    / maximum, creation time. `results` maps run id -> RunStore.result() (or None)."""
+    / maximum, the machine it trained on (a Ray node with the Ray backend), creation time. `results` maps run id -> RunStore.result() (or None)."""
     rows = []
     for run in runs:
         cfg = run["config"]
@@ -35,6 +35,7 @@ def runs_frame(runs: Sequence[Mapping], results: Mapping[str, Mapping | None]) -
             "features": cfg.get("features", "") if cfg.get("dataset") == REFERENCE_DATASET else "",
             "test_acc": res.get("test_acc"),
             "epochs": f"{run.get('epoch') or 0}/{run.get('max_epochs') or cfg.get('epochs', '')}",
+            "node": run.get("node") or "",
             "created": _created(run.get("created")),
         })
     return pd.DataFrame(rows, columns=RUN_COLUMNS)

@@ -14,7 +14,7 @@ The dispatcher outlives the dashboard or CLI that created it (`lifetime="detache
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import threading
 import time
@@ -29,20 +29,25 @@ from engine.config import RunConfig
 from engine.jobs import POLL_SECONDS, settings
 from engine.store import RunStore
 
-CANCEL_GRACE = 5.0
+CANCEL_GRACE = 20.0  # a run stops at its next batch, then evaluates its best weights: give it time
 MAX_START_ATTEMPTS = 3  # a task that dies before it claims its run is retried this often
 DATA_REFS_KEPT = 4
+DATA_FRESH_SECONDS = 120.0
+# settings that do not change the prepared data (prepare_data reads dataset, data_args, model, features, seed)
+TRAINING_ONLY = {"optimizer", "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "early_stopping",
+                 "patience", "device"}
 
 
 class Hub:
     def __init__(self, home: str):
         self.home = Path(home)  # the driver's data home: this actor runs on that node, whatever $NNLAB_HOME says
+        os.environ["NNLAB_BACKEND"] = "ray"  # this process serves the Ray backend: settings() give its defaults
         self.store = RunStore(self.home)
         self.tasks: dict[str, ray.ObjectRef] = {}
         self.cancel_seen: dict[str, float] = {}
         self.forced: set[str] = set()
         self.attempts: dict[str, int] = {}
-        self.data_refs: OrderedDict[str, ray.ObjectRef] = OrderedDict()
+        self.data_refs: OrderedDict[str, tuple[float, ray.ObjectRef]] = OrderedDict()
         self._wake = threading.Event()
         self.recover()
         threading.Thread(target=self._loop, name="nnlab-dispatcher", daemon=True).start()
@@ -143,24 +148,26 @@ class Hub:
         cpus = max(1, int(settings(self.home).get("ray_cpus_per_run", 1)))
         self._task = getattr(self, "_task", None) or ray.remote(run_task)
         task = self._task.options(num_cpus=cpus, num_gpus=1 if cfg.device == "cuda" else 0,
-                                            max_retries=0, name=f"nnlab-run-{run_id}")
+                                            max_retries=0, name=f"nnlab-run-{run_id}", scheduling_strategy="SPREAD")
         me = ray.get_runtime_context().current_actor
         self.tasks[run_id] = task.remote(me, run_id, data, files, cpus)
 
     def _data(self, cfg: RunConfig) -> ray.ObjectRef:
-        """The prepared data (features, targets, spec), put once into the object store per distinct content."""
+        """The prepared data (features, targets, spec) in the object store, prepared here from this data home.
+        Runs that differ only in training settings share one copy while it is fresh (a class's burst of
+        submissions prepares and ships the data once)."""
         from engine.pipeline import prepare_data
 
-        prep = prepare_data(cfg, self.home)
-        digest = hashlib.sha1(repr(prep.spec).encode())
-        _fingerprint(digest, [prep.tensors, prep.targets])
-        key = digest.hexdigest()
-        if key not in self.data_refs:
-            self.data_refs[key] = ray.put(prep)
-            while len(self.data_refs) > DATA_REFS_KEPT:
-                self.data_refs.popitem(last=False)
+        data_fields = {k: v for k, v in cfg.to_dict().items() if k not in TRAINING_ONLY}
+        key = json.dumps(data_fields, sort_keys=True, default=str)
+        made, ref = self.data_refs.get(key, (0.0, None))
+        if ref is None or time.monotonic() - made > DATA_FRESH_SECONDS:
+            made, ref = time.monotonic(), ray.put(prepare_data(cfg, self.home))
+        self.data_refs[key] = (made, ref)
         self.data_refs.move_to_end(key)
-        return self.data_refs[key]
+        while len(self.data_refs) > DATA_REFS_KEPT:
+            self.data_refs.popitem(last=False)
+        return ref
 
     def _files(self, run: dict) -> dict[str, bytes]:
         """What the remote run reads from its folder: last.pt/best.pt to resume, a parent's init.pt."""
@@ -220,20 +227,6 @@ class Hub:
     def _interrupted(self, run_id: str, reason: str) -> None:
         self.store.transition(run_id, ["running"], status="interrupted", worker_pid=None, finished=time.time(),
                               error=f"{reason}. Resume it to continue from its last checkpoint.")
-
-
-def _fingerprint(digest, obj) -> None:
-    if isinstance(obj, dict):
-        for key in sorted(obj):
-            digest.update(str(key).encode())
-            _fingerprint(digest, obj[key])
-    elif isinstance(obj, list | tuple):
-        for item in obj:
-            _fingerprint(digest, item)
-    elif hasattr(obj, "numpy"):
-        digest.update(obj.detach().cpu().contiguous().numpy().tobytes())
-    else:
-        digest.update(repr(obj).encode())
 
 
 def describe(exc: BaseException) -> str:
