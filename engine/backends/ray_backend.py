@@ -23,12 +23,13 @@ from engine.jobs import JobRunner, settings
 NAMESPACE = "nnlab"
 
 
-def connect(address: str | None = None) -> None:
-    """Join the cluster at `address` (HEAD:6379; "auto": the one started on this machine) as a driver."""
+def connect(address: str | None = None, **init_args) -> None:
+    """Join the cluster at `address` (HEAD:6379; "auto": the one started on this machine; "local": start
+    one here, with `init_args` such as num_cpus) as a driver. The engine package travels with the job."""
     if ray.is_initialized():
         return
     ray.init(address=address or "auto", namespace=NAMESPACE, logging_level="warning", log_to_driver=False,
-             runtime_env={"py_modules": [str(Path(engine.__file__).parent)]})
+             runtime_env={"py_modules": [str(Path(engine.__file__).parent)]}, **init_args)
 
 
 def hub_name(home: Path) -> str:
