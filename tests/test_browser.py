@@ -87,6 +87,22 @@ def server(home, tmp_path):
         stop_supervisor(home)
 
 
+@contextlib.contextmanager
+def browser_page(server: str, path: str):
+    """Headless chromium on `server/path`, once the page's script run has finished."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{server}/{path}", wait_until="commit", timeout=120_000)
+            page.wait_for_selector(IDLE, timeout=120_000)
+            yield page
+        finally:
+            browser.close()
+
+
 def epochs_done(page) -> int:
     text = page.get_by_text(re.compile(r"Epoch \d+ of \d+ finished")).first.inner_text(timeout=5000)
     return int(re.search(r"Epoch (\d+) of", text).group(1))
@@ -95,58 +111,51 @@ def epochs_done(page) -> int:
 def test_train_live_stop_and_runs(server, home, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing: `make browser` (or apt-get install chromium) installs it")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from engine.store import RunStore
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(f"{server}/Train", wait_until="commit", timeout=120_000)
-            page.wait_for_selector(IDLE, timeout=120_000)
-            expect(page.get_by_text("Train a network")).to_be_visible()
-            epochs = page.get_by_role("spinbutton", name="Epochs (maximum)")
-            epochs.fill("30")
-            epochs.press("Enter")
-            page.wait_for_selector(IDLE, timeout=90_000)
-            page.get_by_text("Early stopping on valid loss").click()  # off: the run must still be going at Stop
-            page.wait_for_selector(IDLE, timeout=90_000)
-            expect(page.get_by_text("early stopping (patience")).to_have_count(0)
-            page.get_by_role("button", name="Start training").click()
+    with browser_page(server, "Train") as page:
+        expect(page.get_by_text("Train a network")).to_be_visible()
+        epochs = page.get_by_role("spinbutton", name="Epochs (maximum)")
+        epochs.fill("30")
+        epochs.press("Enter")
+        page.wait_for_selector(IDLE, timeout=90_000)
+        page.get_by_text("Early stopping on valid loss").click()  # off: the run must still be going at Stop
+        page.wait_for_selector(IDLE, timeout=90_000)
+        expect(page.get_by_text("early stopping (patience")).to_have_count(0)
+        page.get_by_role("button", name="Start training").click()
 
-            # the fragment redraws from the RunStore every second: wait for 2 finished epochs
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                with contextlib.suppress(Exception):
-                    if epochs_done(page) >= 2:
-                        break
-                time.sleep(0.5)
-            assert epochs_done(page) >= 2, "the live view never showed 2 finished epochs"
-            expect(page.locator(".js-plotly-plot").first).to_be_visible()
-            page.screenshot(path=str(tmp_path / "train_live.png"), full_page=True)
+        # the fragment redraws from the RunStore every second: wait for 2 finished epochs
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if epochs_done(page) >= 2:
+                    break
+            time.sleep(0.5)
+        assert epochs_done(page) >= 2, "the live view never showed 2 finished epochs"
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "train_live.png"), full_page=True)
 
-            runs = RunStore(home).list_runs()
-            assert len(runs) == 1 and runs[0]["status"] == "running" and runs[0]["max_epochs"] == 30
-            run_id = runs[0]["id"]
+        runs = RunStore(home).list_runs()
+        assert len(runs) == 1 and runs[0]["status"] == "running" and runs[0]["max_epochs"] == 30
+        run_id = runs[0]["id"]
 
-            page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
-            RunStoreWait(home, run_id).until(lambda r: r["status"] == "stopped", timeout=60)
-            expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=90_000)
-            page.screenshot(path=str(tmp_path / "train_stopped.png"), full_page=True)
+        page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
+        RunStoreWait(home, run_id).until(lambda r: r["status"] == "stopped", timeout=60)
+        expect(page.get_by_text("stopped by the user")).to_be_visible(timeout=90_000)
+        page.screenshot(path=str(tmp_path / "train_stopped.png"), full_page=True)
 
-            page.goto(f"{server}/Runs", wait_until="commit", timeout=120_000)
-            page.wait_for_selector(IDLE, timeout=120_000)
-            expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=90_000)
-            # the run-detail picker opens on the newest run: ours, with its status
-            expect(page.locator(f"text={run_id} >> visible=true").first).to_be_visible(timeout=90_000)
-            expect(page.locator("[data-testid='stMetric']").filter(has_text="Status")).to_contain_text("stopped",
-                                                                                                    timeout=90_000)
-            page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
-            detail = RunStore(home).get_run(run_id)
-            assert detail["status"] == "stopped" and 2 <= detail["epoch"] < 30
-        finally:
-            browser.close()
+        page.goto(f"{server}/Runs", wait_until="commit", timeout=120_000)
+        page.wait_for_selector(IDLE, timeout=120_000)
+        expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=90_000)
+        # the run-detail picker opens on the newest run: ours, with its status
+        expect(page.locator(f"text={run_id} >> visible=true").first).to_be_visible(timeout=90_000)
+        expect(page.locator("[data-testid='stMetric']").filter(has_text="Status")).to_contain_text("stopped",
+                                                                                                timeout=90_000)
+        page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+        detail = RunStore(home).get_run(run_id)
+        assert detail["status"] == "stopped" and 2 <= detail["epoch"] < 30
 
 
 class RunStoreWait:
@@ -184,7 +193,7 @@ def test_draw_digits_on_the_canvas_and_read_the_predictions(server, home, tmp_pa
         pytest.skip("/usr/bin/chromium is missing: `make browser` (or apt-get install chromium) installs it")
     import math
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from engine.config import make_config
     from engine.run import execute
@@ -195,22 +204,15 @@ def test_draw_digits_on_the_canvas_and_read_the_predictions(server, home, tmp_pa
     assert execute(store, run_id, threads=1)["status"] == "done"
     zero = [(0.5 + 0.2 * math.cos(a * math.pi / 10), 0.5 + 0.3 * math.sin(a * math.pi / 10)) for a in range(21)]
     four = [(0.6, 0.85), (0.6, 0.15), (0.25, 0.6), (0.75, 0.6)]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(f"{server}/Predict", wait_until="commit", timeout=120_000)
-            page.wait_for_selector(IDLE, timeout=120_000)
+    with browser_page(server, "Predict") as page:
+        expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
+        expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=60_000)
+        metric = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
+        value = metric.locator("[data-testid='stMetricValue']")
+        for digit, path in (("0", zero), ("4", four)):
+            draw_on_canvas(page, path)
+            expect(value).to_have_text(digit, timeout=60_000)
+            expect(page.get_by_text("What the model sees: your drawing as 8x8 pixels")).to_be_visible()
+            page.screenshot(path=str(tmp_path / f"predict_canvas_{digit}.png"), full_page=True)
+            page.get_by_role("button", name="Clear", exact=True).click()
             expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
-            expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=60_000)
-            metric = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
-            value = metric.locator("[data-testid='stMetricValue']")
-            for digit, path in (("0", zero), ("4", four)):
-                draw_on_canvas(page, path)
-                expect(value).to_have_text(digit, timeout=60_000)
-                expect(page.get_by_text("What the model sees: your drawing as 8x8 pixels")).to_be_visible()
-                page.screenshot(path=str(tmp_path / f"predict_canvas_{digit}.png"), full_page=True)
-                page.get_by_role("button", name="Clear", exact=True).click()
-                expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
-        finally:
-            browser.close()

@@ -104,3 +104,26 @@ def test_cli_submit_with_the_ray_backend_finishes_with_a_loadable_best_pt(ray_cl
     assert json.loads(status.stdout)["status"] == "done"
     best = load(ray_runner.store.run_dir(lines[-1]["run_id"]) / "best.pt")
     assert best["epoch"] >= 1 and best["config"]["epochs"] == 3
+
+
+def test_the_dashboard_trains_through_ray_and_shows_the_node(ray_runner, monkeypatch):
+    """NNLAB_BACKEND=ray: the Train page's Start queues the run for the Ray Hub (no local supervisor), its
+    live view shows the epochs the remote task reports, and the Runs table names the Ray node."""
+    from test_pages import open_page, progress_texts
+
+    from engine.jobs import JobRunner
+
+    monkeypatch.setenv("NNLAB_BACKEND", "ray")
+    local = []
+    monkeypatch.setattr(JobRunner, "ensure_supervisor", lambda self: local.append(self.home))
+    at = open_page("1_Train.py")
+    at.number_input(key="train_epochs").set_value(3).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    run_id = at.session_state["train_run_id"]
+    done = ray_runner.wait(run_id, timeout=120)
+    assert done["status"] == "done" and "(ray " in done["node"] and not local
+    at.run()
+    assert progress_texts(at) == ["Epoch 3 of 3 finished"]
+    frame = runs_frame(ray_runner.store.list_runs(), {run_id: ray_runner.store.result(run_id)})
+    assert frame.loc[frame["run"] == run_id, "node"].str.contains(r"\(ray ").all()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 import threading
+import types
 
 import pytest
 
@@ -49,7 +51,9 @@ def _writer(home, run_id, n):
         store.update(run_id, epoch=i)
 
 
-def test_two_writer_processes_and_ten_readers_never_see_database_locked(home):
+def test_two_writer_processes_and_ten_readers_never_see_database_locked(home, monkeypatch):
+    # a spawned child re-runs the parent's __main__ file; after an AppTest that is the last page script it ran
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     store = RunStore(home)
     ids = [store.create_run(make_config(), status="running") for _ in range(2)]
     ctx = mp.get_context("spawn")
