@@ -189,21 +189,6 @@ FEATURIZERS: dict[tuple[str, str], Callable] = {
 FEATURIZER_KINDS: dict[str, type] = {"mean_vectors": MeanVectors, "flat_pixels": FlatPixels,
                                    "image_pixels": ImagePixels}
 
-from engine import tables  # noqa: E402, F401  (registers the ("table", "vector") featurizer; imports this module)
-
-
-def _register_sequences() -> None:
-    from engine.features_seq import Subwords, TokenIds
-
-    FEATURIZERS[("text", "ids")] = lambda cfg, home: TokenIds()
-    FEATURIZERS[("text", "subword")] = lambda cfg, home: Subwords()
-    FEATURIZER_KINDS[TokenIds.kind] = TokenIds
-    FEATURIZER_KINDS[Subwords.kind] = Subwords
-
-
-_register_sequences()
-
-
 def make_featurizer(config, dataset_kind: str, model_input: str, home=None) -> Featurizer:
     try:
         factory = FEATURIZERS[(dataset_kind, model_input)]
@@ -247,3 +232,7 @@ def featurize_splits(featurizer: Featurizer, dataset, home=None) -> dict[str, to
     if path is not None:
         atomic.torch_save(out, path)
     return out
+
+
+# last: these modules import this one, then register their featurizers in FEATURIZERS / FEATURIZER_KINDS
+from engine import features_seq, tables  # noqa: E402, F401

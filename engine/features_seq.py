@@ -15,7 +15,7 @@ from collections import Counter
 import torch
 
 from engine import text
-from engine.features import Featurizer, TokenView
+from engine.features import FEATURIZER_KINDS, FEATURIZERS, Featurizer, TokenView
 
 PAD_ID = 0
 MAX_TOKENS = 64  # a headline has ~10 words; longer inputs are cut
@@ -144,3 +144,9 @@ class Subwords(Featurizer):
     @classmethod
     def from_state(cls, state: dict, home=None) -> Subwords:
         return cls(state.get("max_tokens", MAX_TOKENS))
+
+
+FEATURIZERS[("text", "ids")] = lambda cfg, home: TokenIds()
+FEATURIZERS[("text", "subword")] = lambda cfg, home: Subwords()
+FEATURIZER_KINDS[TokenIds.kind] = TokenIds
+FEATURIZER_KINDS[Subwords.kind] = Subwords
