@@ -16,7 +16,8 @@ from engine.trainer import Callback, TrainState
 
 
 class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved for `patience` epochs (the exercise: 3 on valid loss)."""
+    """Stop when `monitor` has not improved for `patience` epochs (the exercise: 3 on valid loss).
+    `mode` "min" for a loss, "max" for an accuracy."""
 
     def __init__(self, patience: int = 3, monitor: str = "valid_loss", mode: str = "min", min_delta: float = 0.0):
         self.patience, self.monitor, self.mode, self.min_delta = patience, monitor, mode, min_delta

@@ -10,6 +10,9 @@ from typing import Any
 
 from engine.options import ConfigError, Option, parse_options
 
+MONITORS = ("valid_loss", "valid_acc")
+MONITOR_MODE = {"valid_loss": "min", "valid_acc": "max"}  # lower loss is better, higher accuracy is better
+
 CORE_OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "digits", "dataset name"),
     Option("model", "str", "mlp", "model name"),
@@ -27,8 +30,13 @@ CORE_OPTIONS: tuple[Option, ...] = (
            choices=("none", "cosine", "onecycle")),
     Option("batch_size", "int", 64, "mini-batch size", min=1, max=65536),
     Option("epochs", "int", 30, "maximum number of epochs", min=1, max=10000),
-    Option("early_stopping", "bool", True, "stop when valid loss has not improved for `patience` epochs"),
-    Option("patience", "int", 3, "epochs without valid-loss improvement before stopping", min=1, max=1000),
+    Option("monitor", "str", "valid_loss",
+           "the validation metric that picks the best checkpoint (the weights that are tested, exported and "
+           "predict) and that early stopping watches: lowest valid_loss, or highest valid_acc (classification)",
+           choices=MONITORS),
+    Option("early_stopping", "bool", True, "stop when the monitored metric has not improved for `patience` epochs"),
+    Option("patience", "int", 3, "epochs without improvement of the monitored metric before stopping",
+           min=1, max=1000),
     Option("device", "str", "auto", "where to train", choices=("auto", "cpu", "cuda", "mps")),
     Option("seed", "int", 1, "random seed (same seed, same run on CPU)", min=0, max=2**31 - 1),
 )
@@ -47,6 +55,7 @@ class RunConfig:
     schedule: str = "none"
     batch_size: int = 64
     epochs: int = 30
+    monitor: str = "valid_loss"
     early_stopping: bool = True
     patience: int = 3
     device: str = "auto"
@@ -126,8 +135,15 @@ def core_defaults(model: str) -> dict:
     return {**{o.name: o.default for o in CORE_OPTIONS}, **MODELS[model].defaults, "model": model}
 
 
+def check_monitor(cfg: RunConfig, task: str) -> None:
+    """An accuracy can only pick the best checkpoint of a classifier (known once the data is loaded)."""
+    if cfg.monitor == "valid_acc" and task != "classification":
+        raise ConfigError(f"monitor valid_acc needs a classification task; this run is {task}. "
+                          "Fix: monitor valid_loss (best checkpoint by lowest valid loss)")
+
+
 def default_config(**overrides) -> RunConfig:
     return make_config(**overrides)
 
 
-__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "default_config", "replace"]
+__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "check_monitor", "default_config", "replace"]

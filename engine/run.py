@@ -18,7 +18,7 @@ from engine import checkpoint
 from engine.batching import make_batches
 from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
 from engine.closed_form import fit_closed_form
-from engine.config import RunConfig
+from engine.config import MONITOR_MODE, RunConfig, check_monitor
 from engine.data import DATASETS
 from engine.devices import resolve_device
 from engine.download import DataMissingError
@@ -68,16 +68,17 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
                                                  "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
         start_epoch, best, start_step = 0, None, 0
         if resume:
-            start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator)
+            start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator, cfg.monitor)
             store.drop_metrics_after(run_id, start_epoch)
         task = prep.spec["task"]
-        monitor = "valid_loss"
+        check_monitor(cfg, task)
+        monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
         payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
-        ckpt = Checkpointer(folder, payload, monitor, batch_generator=generator, best=best)
+        ckpt = Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best)
         callbacks: list[Callback] = [NanGuard(), StoreReporter(store, run_id, every=max(1, len(train) // 10)),
                                      CancelWatcher(store, run_id)]
         if cfg.early_stopping:
-            early = EarlyStopping(cfg.patience, monitor)
+            early = EarlyStopping(cfg.patience, monitor, mode)
             early.best = best
             callbacks.append(early)
         callbacks += [ckpt, TensorBoardLogger(folder), *extra_callbacks]
@@ -142,7 +143,7 @@ def _explain(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _restore(folder, model, optimizer, scheduler, generator) -> tuple[int, float | None, int]:
+def _restore(folder, model, optimizer, scheduler, generator, monitor: str) -> tuple[int, float | None, int]:
     last = checkpoint.load(folder / "last.pt")
     model.load_state_dict(last["model"])
     optimizer.load_state_dict(last["optimizer"])
@@ -153,11 +154,14 @@ def _restore(folder, model, optimizer, scheduler, generator) -> tuple[int, float
         torch.set_rng_state(rng["torch"])
     if rng.get("batches") is not None:
         generator.set_state(rng["batches"])
-    return int(last["epoch"]), (last.get("best") or {}).get("value"), int(last.get("step", 0))
+    best = last.get("best") or {}
+    same = best.get("monitor", "valid_loss") == monitor  # a best loss is no bar for an accuracy
+    return int(last["epoch"]), best.get("value") if same else None, int(last.get("step", 0))
 
 
 def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
-    """Test metrics with the best weights (lowest valid loss), logged and stored as results."""
+    """Test metrics with the best weights (picked by the run's monitor; lowest valid loss by default),
+    logged and stored as results."""
     best_path = folder / "best.pt"
     if best_path.exists():
         trainer.model.load_state_dict(checkpoint.load(best_path)["model"])

@@ -69,6 +69,7 @@ with action_bar:
     if cfg is not None:
         mid.markdown(f"**{spec.title}** · {config_form.MODELS[cfg.model].title}  \n"
                      f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs} epochs"
+                     + f" · best checkpoint by {config_form.MONITOR_LABELS[cfg.monitor]}"
                      + (f" · early stopping (patience {cfg.patience})" if cfg.early_stopping else "")
                      + (f" · {cfg.schedule} schedule" if cfg.schedule != "none" else "") + f" · seed {cfg.seed}")
     if not ready:

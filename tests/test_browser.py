@@ -121,7 +121,7 @@ def test_train_live_stop_and_runs(server, home, tmp_path):
         epochs.fill("30")
         epochs.press("Enter")
         page.wait_for_selector(IDLE, timeout=90_000)
-        page.get_by_text("Early stopping on valid loss").click()  # off: the run must still be going at Stop
+        page.get_by_text("Early stopping", exact=True).click()  # off: the run must still be going at Stop
         page.wait_for_selector(IDLE, timeout=90_000)
         expect(page.get_by_text("early stopping (patience")).to_have_count(0)
         page.get_by_role("button", name="Start training").click()

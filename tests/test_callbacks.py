@@ -168,3 +168,42 @@ def test_checkpointer_keeps_best_apart_from_last(tmp_path):
     assert best["epoch"] == 2 and best["best"]["value"] == 0.5 and float(best["model"]["weight"][0, 0]) == 2.0
     assert last["epoch"] == 3 and float(last["model"]["weight"][0, 0]) == 3.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp or link file left
+
+
+def test_checkpointer_in_max_mode_keeps_the_highest_accuracy(tmp_path):
+    from engine import checkpoint
+    from engine.callbacks import Checkpointer
+
+    model, _, _ = tiny_problem()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    ckpt = Checkpointer(tmp_path, {"config": {}}, "valid_acc", "max")
+    for epoch, acc in ((1, 0.5), (2, 0.9), (3, 0.9), (4, 0.7)):  # a tie does not replace the earlier best
+        state = TrainState(max_epochs=4, epoch=epoch)
+        state.metrics = {"valid_acc": acc, "valid_loss": 1.0 / epoch}
+        ckpt.on_epoch_end(trainer, state)
+    best = checkpoint.load(tmp_path / "best.pt")
+    assert best["epoch"] == 2 and best["best"] == {"value": 0.9, "epoch": 2, "monitor": "valid_acc"}
+    early = EarlyStopping(patience=2, monitor="valid_acc", mode="max")
+    for epoch, acc in enumerate((0.5, 0.9, 0.9, 0.7), 1):
+        state = TrainState(max_epochs=4, epoch=epoch)
+        state.metrics = {"valid_acc": acc}
+        early.on_epoch_end(None, state)
+    assert state.should_stop and early.best == 0.9 and early.best_epoch == 2
+
+
+def test_a_run_that_monitors_valid_accuracy_tests_its_most_accurate_epoch(home):
+    from engine import checkpoint
+
+    store = RunStore(home)
+    # plain SGD at lr 1 on digits: the lowest valid loss (epoch 5) and the highest accuracy (epoch 7) differ
+    run_id = store.create_run(make_config(dataset="digits", model="linear", epochs=8, lr=1.0, optimizer="sgd",
+                                          monitor="valid_acc", early_stopping=False), status="running")
+    summary = execute(store, run_id)
+    valid = store.metrics(run_id).query("split == 'valid' and epoch > 0")
+    accs = {int(r.epoch): r.value for r in valid.query("name == 'acc'").itertuples()}
+    losses = {int(r.epoch): r.value for r in valid.query("name == 'loss'").itertuples()}
+    best_epoch = max(accs, key=lambda e: (accs[e], -e))  # the first epoch with the highest accuracy
+    assert best_epoch != min(losses, key=losses.get)  # else this run could not tell the two monitors apart
+    best = checkpoint.load(store.run_dir(run_id) / "best.pt")
+    assert best["epoch"] == best_epoch and best["best"]["monitor"] == "valid_acc"
+    assert summary["valid_acc"] == pytest.approx(accs[best_epoch])  # the reported metrics come from that epoch

@@ -160,6 +160,10 @@ def test_a_regression_target_refuses_a_classifier_and_trains_and_predicts_in_its
     failed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert failed["status"] == "failed"
     assert "'generative' does only classification" in failed["error"] and "Fix: choose linear or mlp" in failed["error"]
+    assert main([*flags, "--model", "mlp", "--monitor", "valid_acc"]) == 1  # no accuracy to pick a checkpoint by
+    failed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "monitor valid_acc needs a classification task; this run is regression. Fix: monitor valid_loss" in \
+        failed["error"]
     # Total is the sum of the six stats: the default MLP (Adam, lr 1e-3) fits the standardised target
     assert main([*flags, "--model", "mlp", "--epochs", "40"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -300,6 +300,19 @@ def test_choosing_the_cnn_brings_its_one_cycle_schedule(home):
                                                               "one-cycle (warm-up, then anneal; per batch)"}
 
 
+def test_the_best_checkpoint_picker_follows_the_model_and_the_summary_names_it(news_home):
+    at = open_page("1_Train.py", dataset="news")
+    assert at.session_state["train_monitor"] == "valid_loss"
+    at.selectbox(key="train_model").set_value("transformer").run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert (at.session_state["train_monitor"], at.session_state["train_epochs"]) == ("valid_acc", 4)
+    assert any("best checkpoint by highest valid accuracy" in m for m in texts(at.markdown))
+    assert "monitor" not in at.query_params  # the model's own default: a shared link leaves it out
+    at.selectbox(key="train_monitor").set_value("valid_loss").run()
+    assert any("best checkpoint by lowest valid loss" in m for m in texts(at.markdown))
+    assert at.query_params["monitor"] == "valid_loss"  # a changed choice travels with the link
+
+
 # --- Train settings in the URL -------------------------------------------------------------------
 def test_train_page_reads_its_settings_from_the_link(home):
     at = open_page("1_Train.py", model="linear", lr="0.05", batch_size="128", epochs="7", bias="false",

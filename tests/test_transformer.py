@@ -67,3 +67,15 @@ def test_optimizer_groups_warmup_and_one_step_lowers_the_loss(model_and_features
     with torch.no_grad():
         after = torch.nn.functional.cross_entropy(model(x), y)
     assert after < before
+
+
+def test_defaults_freeze_only_the_word_embeddings_and_keep_the_most_accurate_epoch(model_and_features):
+    _, feat, _ = model_and_features
+    cfg = make_config(dataset="news", model="transformer")
+    assert cfg.monitor == "valid_acc" and cfg.model_args["freeze_word_embeddings"] and cfg.model_args["freeze_layers"] == 0
+    spec = {"num_outputs": 4, **feat.spec()}
+    model = MODELS["transformer"].build(cfg.model_args, spec)
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+    assert frozen == ["encoder.embeddings.word_embeddings.weight"]
+    everything = MODELS["transformer"].build({**cfg.model_args, "freeze_word_embeddings": False}, spec)
+    assert all(p.requires_grad for p in everything.parameters())

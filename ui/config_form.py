@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.config import CORE, ConfigError, RunConfig, core_defaults, make_config
+from engine.config import CORE, ConfigError, RunConfig, check_monitor, core_defaults, make_config
 from engine.data import DATASETS, DataMissingError
 from engine.devices import available_devices
 from engine.models import MODELS, build_model, count_parameters, models_for
@@ -35,6 +35,7 @@ W2V_DIM = 100
 PRESET_NONE = "(none)"
 SCHEDULE_LABELS = {"none": "constant", "cosine": "cosine decay (per epoch)",
                    "onecycle": "one-cycle (warm-up, then anneal; per batch)"}
+MONITOR_LABELS = {"valid_loss": "lowest valid loss", "valid_acc": "highest valid accuracy"}
 
 
 def core_key(name: str) -> str:
@@ -190,6 +191,7 @@ def parameter_count(cfg: RunConfig, shape: dict | None) -> int | None:
     if shape is None:
         return None
     try:
+        check_monitor(cfg, shape["task"])
         model = build_model(cfg.model, cfg.model_args, model_spec_for(cfg, shape))
     except ConfigError:
         raise  # these settings cannot train (e.g. a classifier on a regression target): the page says why
@@ -258,7 +260,7 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
 
     opt_col.subheader("Training")
     defaults = core_defaults(model)
-    for name in ("optimizer", "lr", "momentum", "weight_decay", "schedule", "epochs", "early_stopping",
+    for name in ("optimizer", "lr", "momentum", "weight_decay", "schedule", "epochs", "monitor", "early_stopping",
                  "patience", "seed"):
         _init(core_key(name), defaults[name])
     values["optimizer"] = option_widget(CORE["optimizer"], core_key("optimizer"), opt_col, "Optimizer")
@@ -281,7 +283,9 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
                                        key=core_key("epochs"), help=CORE["epochs"].help)
     values["seed"] = e2.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, step=1, key=core_key("seed"),
                                      help=CORE["seed"].help)
-    values["early_stopping"] = opt_col.toggle("Early stopping on valid loss", key=core_key("early_stopping"),
+    values["monitor"] = opt_col.selectbox("Best checkpoint by", CORE["monitor"].choices, key=core_key("monitor"),
+                                          format_func=MONITOR_LABELS.get, help=CORE["monitor"].help)
+    values["early_stopping"] = opt_col.toggle("Early stopping", key=core_key("early_stopping"),
                                               help=CORE["early_stopping"].help)
     values["patience"] = opt_col.number_input("Patience (epochs)", min_value=1, max_value=1000, step=1,
                                               key=core_key("patience"), disabled=not values["early_stopping"],

@@ -33,7 +33,7 @@ def register(fmt: ExportFormat) -> ExportFormat:
 
 
 def source_from_run(store: RunStore, run_id: str, which: str = "best") -> ExportSource:
-    """The run's best.pt (lowest valid loss; the weights its test metrics come from), else last.pt."""
+    """The run's best.pt (best by the run's monitor, e.g. lowest valid loss; the weights its test metrics come from), else last.pt."""
     store.get_run(run_id)  # RunNotFound names the fix
     folder = store.run_dir(run_id)
     names = ["best.pt", "last.pt"] if which == "best" else ["last.pt"]

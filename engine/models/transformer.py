@@ -28,13 +28,15 @@ def load_encoder():
 
 class TransformerClassifier(nn.Module):
     def __init__(self, num_outputs: int, dropout: float = 0.1, freeze_layers: int = 0, warmup: float = 0.1,
-                 encoder: nn.Module | None = None):
+                 freeze_word_embeddings: bool = True, encoder: nn.Module | None = None):
         super().__init__()
         self.encoder = encoder if encoder is not None else load_encoder()
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.encoder.config.hidden_size, num_outputs)
         self.warmup = warmup
         self.freeze_lower(freeze_layers)
+        if freeze_word_embeddings:
+            self.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 
     def freeze_lower(self, n: int) -> None:
         """Freeze the embeddings and the lower `n` transformer layers (n=0: train everything)."""
@@ -75,6 +77,10 @@ OPTIONS = (
     Option("dropout", "float", 0.1, "dropout before the classification head", min=0.0, max=0.9),
     Option("freeze_layers", "int", 0, "freeze the embeddings and this many lower layers (of 6); faster on CPU",
            min=0, max=6),
+    Option("freeze_word_embeddings", "bool", True,
+           "keep the pretrained subword-embedding table (30,522 x 384, over half the weights) fixed: each step "
+           "is about 40 % faster on CPU, and subwords the training titles never use keep their pretrained place",
+           ),
     Option("warmup", "float", 0.1, "fraction of the training steps with a linear learning-rate warmup",
            min=0.0, max=0.9),
 )
@@ -83,6 +89,8 @@ SPEC = ModelSpec(
     "transformer", "Pretrained transformer (MiniLM-L6, fine-tuned)", ("text",), "subword",
     build=lambda args, spec: TransformerClassifier(spec["num_outputs"], **args),
     options=OPTIONS,
-    defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 3},
-    description="all-MiniLM-L6-v2 (22M parameters) with a mean-pooled linear head; AdamW, warmup, linear decay.",
+    defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 4,
+              "monitor": "valid_acc"},
+    description="all-MiniLM-L6-v2 (22M parameters) with a mean-pooled linear head; AdamW, warmup, linear decay; "
+                "the best checkpoint is the epoch with the highest valid accuracy.",
 )
