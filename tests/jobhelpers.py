@@ -26,6 +26,15 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def logs(runner: JobRunner, run_id: str) -> str:
+    """The run's row and the tails of the supervisor's and the worker's logs, for a failure message."""
+    parts = [f"run: {runner.store.get_run(run_id)}"]
+    for path in (runner.home / "supervisor.log", runner.store.run_dir(run_id) / "worker.log"):
+        text = path.read_text(errors="replace")[-2000:] if path.exists() else "(none)"
+        parts.append(f"--- {path.name}:\n{text}")
+    return "\n".join(parts)
+
+
 def running_worker(runner: JobRunner, run_id: str) -> int:
     def has_epoch():
         run = runner.store.get_run(run_id)

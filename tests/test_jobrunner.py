@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from jobhelpers import LONG, running_worker, wait_for
+from jobhelpers import LONG, logs, running_worker, wait_for
 
 from engine.checkpoint import load
 from engine.config import make_config
@@ -23,23 +23,28 @@ def runner(request):
 
 
 def test_killed_worker_is_interrupted_then_resumes_at_the_next_epoch(runner):
-    run_id = runner.submit(make_config(**{**LONG, "epochs": 40}))
+    epochs = 60  # ~0.15 s each: the kill lands seconds before the run could end (at 40 with a 1 s wait, a
+    # quiet machine sometimes finished the run first, so the kill found no worker)
+    run_id = runner.submit(make_config(**{**LONG, "epochs": epochs}))
     worker = running_worker(runner, run_id)
-    time.sleep(1.0)
+    wait_for(lambda: (runner.store.run_dir(run_id) / "last.pt").exists(), 30, "the first checkpoint")
     os.kill(worker, signal.SIGKILL)
     t0 = time.monotonic()
-    run = wait_for(lambda: (r := runner.store.get_run(run_id))["status"] == "interrupted" and r, 10,
-                   "the killed run to be marked interrupted")
+    try:
+        run = wait_for(lambda: (r := runner.store.get_run(run_id))["status"] == "interrupted" and r, 10,
+                       "the killed run to be marked interrupted")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{logs(runner, run_id)}") from None
     print(f"interrupted {time.monotonic() - t0:.2f}s after kill -9")
     assert KILLED_REASON[runner.backend] in run["error"] and run["worker_pid"] is None
     saved = load(runner.store.run_dir(run_id) / "last.pt")["epoch"]
     before = runner.store.metrics(run_id)
     runner.resume(run_id)
     done = runner.wait(run_id, timeout=180)
-    assert done["status"] == "done" and done["epoch"] == 40
+    assert done["status"] == "done" and done["epoch"] == epochs
     after = runner.store.metrics(run_id).query("split != 'test'")  # final test metrics come at the end
-    epochs = after.query("split == 'valid' and name == 'loss'")["epoch"].tolist()
-    assert epochs == list(range(0, 41))  # every epoch once: none lost, none duplicated
+    seen = after.query("split == 'valid' and name == 'loss'")["epoch"].tolist()
+    assert seen == list(range(0, epochs + 1))  # every epoch once: none lost, none duplicated
     kept = before[before["epoch"] <= saved].reset_index(drop=True)
     assert kept.equals(after[after["epoch"] <= saved].reset_index(drop=True))  # metrics before the kill kept
 
