@@ -14,10 +14,8 @@ but pays the task hand-off and a store round trip per metrics flush, status chan
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import statistics
 import tempfile
 import time
@@ -26,7 +24,7 @@ from pathlib import Path
 import _common  # noqa: F401 (puts the repo on sys.path)
 
 from engine.config import make_config
-from engine.jobs import JobRunner
+from engine.jobs import JobRunner, stop_supervisor
 
 RUNS = 8
 CONFIG = {"dataset": "digits", "model": "mlp", "epochs": 2, "early_stopping": False, "seed": 1,
@@ -51,13 +49,6 @@ def home(root: Path, name: str) -> Path:
     path.mkdir()
     (path / "settings.json").write_text(json.dumps({"max_concurrent": 1}))
     return path
-
-
-def stop_supervisor(path: Path) -> None:
-    pid = (path / "supervisor.lock").read_text().strip()
-    if pid.isdigit():
-        with contextlib.suppress(OSError):
-            os.kill(int(pid), signal.SIGTERM)
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 from engine.options import ConfigError, Option, parse_options
 
-MONITORS = ("valid_loss", "valid_acc")
 MONITOR_MODE = {"valid_loss": "min", "valid_acc": "max"}  # lower loss is better, higher accuracy is better
 
 CORE_OPTIONS: tuple[Option, ...] = (
@@ -33,7 +32,7 @@ CORE_OPTIONS: tuple[Option, ...] = (
     Option("monitor", "str", "valid_loss",
            "the validation metric that picks the best checkpoint (the weights that are tested, exported and "
            "predict) and that early stopping watches: lowest valid_loss, or highest valid_acc (classification)",
-           choices=MONITORS),
+           choices=tuple(MONITOR_MODE)),
     Option("early_stopping", "bool", True, "stop when the monitored metric has not improved for `patience` epochs"),
     Option("patience", "int", 3, "epochs without improvement of the monitored metric before stopping",
            min=1, max=1000),

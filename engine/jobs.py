@@ -67,6 +67,31 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def supervisor_pid(home=None) -> int | None:
+    """The pid the supervisor of `home` wrote into the lock file it holds (None if there is none)."""
+    lock = data_home(home) / "supervisor.lock"
+    text = lock.read_text().strip() if lock.exists() else ""
+    return int(text) if text.isdigit() else None
+
+
+def stop_supervisor(home=None) -> bool:
+    """SIGTERM the supervisor of `home` (it finishes its tick and exits; its workers live on). Only that very
+    process: the pid in the lock file must still run `engine --home HOME supervise`, not a reused pid."""
+    home = data_home(home)
+    pid = supervisor_pid(home)
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if b"supervise" not in cmdline or str(home).encode() not in cmdline:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    return True
+
+
 class JobRunner:
     """Local process backend."""
 

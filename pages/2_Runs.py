@@ -10,7 +10,7 @@ from engine.config import RunConfig
 from engine.data import DATASETS
 from engine.store import ACTIVE
 from ui import charts, export_panel, permissions, query_config, state
-from ui.config_form import MONITOR_LABELS
+from ui.config_form import best_checkpoint_label
 from ui.live import STATUS_TEXT, references_for
 from ui.tables import (
     EXERCISE_REFERENCES,
@@ -111,9 +111,9 @@ if result.get("confusion_matrix"):
     normalize = st.toggle("Show shares of each true class", key="runs_cm_normalize", value=True)
     st.plotly_chart(charts.confusion_figure(result["confusion_matrix"], classes, normalize, title=""),
                     key="runs_confusion")
-    best_by = MONITOR_LABELS.get(run["config"].get("monitor", "valid_loss"), "lowest valid loss")
     st.caption("Rows: the true class; columns: the class the model predicted (weights of the epoch with the "
-               f"{best_by}, on the test split). The diagonal holds the correct predictions.")
+               f"{best_checkpoint_label(run['config'])}, on the test split). The diagonal holds the correct "
+               "predictions.")
     st.markdown("#### Per-class precision, recall and F1")
     report = result.get("report") or {}
     left, right = st.columns([3, 2])

@@ -58,9 +58,7 @@ def local_runner(home):
     """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
     import signal
 
-    from jobhelpers import supervisor_pid
-
-    from engine.jobs import JobRunner, pid_alive
+    from engine.jobs import JobRunner, pid_alive, stop_supervisor
 
     runner = JobRunner(home)
     yield runner
@@ -68,9 +66,7 @@ def local_runner(home):
         runner.cancel(run["id"])
         if run["worker_pid"] and pid_alive(run["worker_pid"]):
             os.kill(run["worker_pid"], signal.SIGKILL)
-    pid = supervisor_pid(home)
-    if pid and pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)
+    stop_supervisor(home)
 
 
 @pytest.fixture(scope="session")

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from engine.jobs import JobRunner
+from engine.jobs import JobRunner, supervisor_pid  # noqa: F401 (the tests import it from here)
 
 LONG = {"dataset": "digits", "model": "mlp", "epochs": 500, "early_stopping": False,
         "model_args": {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}}
-
-
-def supervisor_pid(home: Path) -> int | None:
-    text = (home / "supervisor.lock").read_text().strip() if (home / "supervisor.lock").exists() else ""
-    return int(text) if text.isdigit() else None
 
 
 def wait_for(predicate, timeout: float, what: str):

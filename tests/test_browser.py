@@ -45,21 +45,16 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> Non
     raise TimeoutError(f"{url} not healthy after {timeout:.0f}s")
 
 
-def stop_supervisor(home: Path) -> None:
+def stop_runs_and_supervisor(home: Path) -> None:
     """The JobRunner's supervisor and workers outlive the server by design; end the ones this test started."""
-    from engine.jobs import pid_alive
+    from engine.jobs import pid_alive, stop_supervisor
     from engine.store import ACTIVE, RunStore
 
     for run in RunStore(home).list_runs(ACTIVE):
         RunStore(home).request_cancel(run["id"])
         if run["worker_pid"] and pid_alive(run["worker_pid"]):
             os.kill(run["worker_pid"], signal.SIGKILL)
-    lock = home / "supervisor.lock"
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(lock.read_text().strip() or 0)
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if pid else []
-        if b"supervise" in cmdline and str(home).encode() in cmdline:  # that very supervisor, not a reused pid
-            os.kill(pid, signal.SIGTERM)
+    stop_supervisor(home)
 
 
 @pytest.fixture
@@ -84,7 +79,7 @@ def server(home, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
-        stop_supervisor(home)
+        stop_runs_and_supervisor(home)
 
 
 @contextlib.contextmanager

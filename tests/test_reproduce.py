@@ -3,7 +3,6 @@ seeded CPU runs that reproduce their metrics exactly."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -14,6 +13,7 @@ from engine import checkpoint
 from engine.batching import TensorBatches
 from engine.cli import main
 from engine.config import make_config
+from engine.jobs import stop_supervisor
 from engine.run import execute
 from engine.store import RunStore
 from engine.trainer import Callback
@@ -57,17 +57,6 @@ def train(home, parent=None, callbacks=(), **overrides) -> str:
     summary = execute(store, run_id, extra_callbacks=callbacks)
     assert summary["status"] == "done", summary
     return run_id
-
-
-def _stop_supervisor(home) -> None:
-    """End the supervisor this test started (its pid is in the lock file it holds)."""
-    import os
-    import signal
-
-    text = (home / "supervisor.lock").read_text().strip()
-    if text.isdigit():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(text), signal.SIGTERM)
 
 
 def init_weights(home, run_id) -> dict:
@@ -159,7 +148,7 @@ def test_job_runner_submit_with_parent_starts_from_its_weights(home):
     try:
         run = runner.wait(b, timeout=240)
     finally:
-        _stop_supervisor(home)
+        stop_supervisor(home)
     assert run["status"] == "done", run["error"]
     wa, wb = init_weights(home, a), init_weights(home, b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

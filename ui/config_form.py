@@ -38,6 +38,11 @@ SCHEDULE_LABELS = {"none": "constant", "cosine": "cosine decay (per epoch)",
 MONITOR_LABELS = {"valid_loss": "lowest valid loss", "valid_acc": "highest valid accuracy"}
 
 
+def best_checkpoint_label(config: dict) -> str:
+    """How a stored run's best checkpoint was picked; runs from before `monitor` existed used valid loss."""
+    return MONITOR_LABELS[config.get("monitor", "valid_loss")]
+
+
 def core_key(name: str) -> str:
     return f"train_{name}"
 

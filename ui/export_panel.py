@@ -13,7 +13,7 @@ from engine.checkpoint import CheckpointError
 from engine.data import DATASETS
 from engine.export import FORMATS, ExportError, bundle, source_from_run
 from engine.store import RunStore
-from ui.config_form import MONITOR_LABELS
+from ui.config_form import best_checkpoint_label
 
 MIME = {".zip": "application/zip", ".json": "application/json", ".pt": "application/octet-stream"}
 
@@ -41,8 +41,8 @@ def render(store: RunStore, run_id: str) -> None:
         st.info("Exports appear once the run has finished its first epoch (it saves a checkpoint each epoch).")
         return
     kind = DATASETS[run["config"]["dataset"]].kind if run["config"]["dataset"] in DATASETS else None
-    best_by = MONITOR_LABELS.get(run["config"].get("monitor", "valid_loss"), "lowest valid loss")
-    st.caption(f"From the run's best checkpoint (the epoch with the {best_by}). The same from a terminal: "
+    st.caption(f"From the run's best checkpoint (the epoch with the {best_checkpoint_label(run['config'])}). "
+               "The same from a terminal: "
                f"`python -m engine export {run_id} --format FORMAT --out DIR`.")
     for fmt in FORMATS.values():
         left, right = st.columns([3, 2])
