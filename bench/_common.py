@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "tests"))  # the tests' helpers (browserhelpers) serve benchmarks too
 SHARED = Path(os.environ.get("NNLAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

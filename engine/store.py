@@ -222,6 +222,26 @@ class RunStore:
             ).fetchall()
         return pd.DataFrame([tuple(r) for r in rows], columns=cols)
 
+    def progress(self, run_id: str) -> dict:
+        """What a progress bar needs, in one short query instead of every metric row: the mean seconds per
+        finished epoch and the batches per epoch (both None before the first epoch ends), and the newest
+        step logged (0 before any)."""
+        with self._connect() as db:
+            seconds, last_step = db.execute(
+                "SELECT AVG(CASE WHEN name = 'epoch_seconds' AND epoch > 0 THEN value END), MAX(step) "
+                "FROM metrics WHERE run_id = ?", (run_id,)).fetchone()
+            first = db.execute(
+                "SELECT epoch, step FROM metrics WHERE run_id = ? AND split = 'train' AND name = 'loss' AND epoch > 0 "
+                "ORDER BY epoch, rowid LIMIT 1", (run_id,)).fetchone()
+        per_epoch = first[1] / first[0] if first and first[1] > 0 else None
+        return {"epoch_seconds": seconds, "steps_per_epoch": per_epoch, "last_step": last_step or 0}
+
+    def metrics_version(self, run_id: str) -> tuple[int, float]:
+        """Changes whenever a row of the run's metrics is added or dropped: (row count, newest row's time)."""
+        with self._connect() as db:
+            count, newest = db.execute("SELECT COUNT(*), MAX(time) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()
+        return int(count), float(newest or 0.0)
+
     # --- results ----------------------------------------------------------------------------
     def save_result(self, run_id: str, data: dict) -> None:
         with self._tx() as db:

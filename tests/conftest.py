@@ -20,6 +20,19 @@ def home(tmp_path, monkeypatch) -> Path:
     return path
 
 
+@pytest.fixture
+def server(home, tmp_path):
+    """The URL of `streamlit run app.py` on this test's data home (browser tests); the runs it started
+    and their supervisor are ended afterwards."""
+    from browserhelpers import stop_runs_and_supervisor, streamlit_server
+
+    try:
+        with streamlit_server(home, tmp_path / "streamlit.log") as (url, _):
+            yield url
+    finally:
+        stop_runs_and_supervisor(home)
+
+
 def shared(name: str) -> Path:
     """A folder of ../shared/data, or skip the test with the reason."""
     path = SHARED_DATA / name

@@ -6,80 +6,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browserhelpers import CHROMIUM, CHROMIUM_ARGS, IDLE
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-                 "--disable-sync"]
-IDLE = "[data-test-script-state='notRunning']"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            if resp.status == 200:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s")
-
-
-def stop_runs_and_supervisor(home: Path) -> None:
-    """The JobRunner's supervisor and workers outlive the server by design; end the ones this test started."""
-    from engine.jobs import pid_alive, stop_supervisor
-    from engine.store import ACTIVE, RunStore
-
-    for run in RunStore(home).list_runs(ACTIVE):
-        RunStore(home).request_cancel(run["id"])
-        if run["worker_pid"] and pid_alive(run["worker_pid"]):
-            os.kill(run["worker_pid"], signal.SIGKILL)
-    stop_supervisor(home)
-
-
-@pytest.fixture
-def server(home, tmp_path):
-    port = free_port()
-    env = {**os.environ, "NNLAB_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 (closed in finally)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        stop_runs_and_supervisor(home)
 
 
 @contextlib.contextmanager

@@ -7,8 +7,8 @@ import re
 import time
 
 import pytest
+from browserhelpers import CHROMIUM, CHROMIUM_ARGS, IDLE, UNTHROTTLED_ARGS, page_text
 from jobhelpers import wait_for
-from test_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, server  # noqa: F401  (server is a fixture)
 
 from engine.config import make_config
 from engine.jobs import JobRunner
@@ -28,7 +28,7 @@ def server_rss(home) -> int:
     raise AssertionError("the streamlit server process was not found")
 
 
-def test_ten_sessions_see_the_same_runs_and_the_queue_is_honoured(server, home):  # noqa: F811
+def test_ten_sessions_see_the_same_runs_and_the_queue_is_honoured(server, home):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing: `make browser` (or apt-get install chromium) installs it")
     from playwright.sync_api import sync_playwright
@@ -40,10 +40,8 @@ def test_ten_sessions_see_the_same_runs_and_the_queue_is_honoured(server, home):
     peak, running_counts = 0, set()
     try:
         with sync_playwright() as pw:
-            # ten windows at once: none may be throttled as a background window
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-                *CHROMIUM_ARGS, "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-                "--disable-backgrounding-occluded-windows"])
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                         args=[*CHROMIUM_ARGS, *UNTHROTTLED_ARGS])
             try:
                 pages, started = [], time.monotonic()
                 for _ in range(SESSIONS):
@@ -51,7 +49,9 @@ def test_ten_sessions_see_the_same_runs_and_the_queue_is_honoured(server, home):
                     page.goto(f"{server}/Train?run={ids[0]}", wait_until="commit", timeout=120_000)
                     pages.append(page)
                 seen = {}
-                deadline = time.monotonic() + 300  # ten chromium pages start slowly on 2 cores (112 s quiet)
+                # ten chromium renderers share 2 cores with the server and the worker: here every session showed
+                # the run 100-140 s after opening; the server itself uses ~0.12 core (bench/live_sessions.py)
+                deadline = time.monotonic() + 420
                 while len(seen) < SESSIONS and time.monotonic() < deadline:
                     for i, page in enumerate(pages):
                         running_counts.add(len(runner.store.list_runs(["running"])))
@@ -60,7 +60,8 @@ def test_ten_sessions_see_the_same_runs_and_the_queue_is_honoured(server, home):
                         if text and int(re.search(r"Epoch (\d+)", text[0]).group(1)) >= 1:
                             seen[i] = text[0]
                     time.sleep(0.5)
-                assert len(seen) == SESSIONS, f"only sessions {sorted(seen)} saw the live run"
+                missing = {i: page_text(page) for i, page in enumerate(pages) if i not in seen}
+                assert not missing, f"only sessions {sorted(seen)} saw the live run; the others show {missing}"
                 print(f"all {SESSIONS} sessions saw the live run {time.monotonic() - started:.0f} s after opening")
                 assert [runner.status(r)["status"] for r in ids[1:]] == ["queued", "queued"]  # one slot
                 for page in pages[:3]:

@@ -5,11 +5,13 @@ temporary data home; where a page would start a worker process, the supervisor s
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -101,6 +103,13 @@ def progress_texts(at: AppTest) -> list[str]:
     return [p.proto.text for p in at.get("progress")]
 
 
+def spec_values(values) -> list:
+    """A plotly trace's x or y as a list: plotly sends numeric arrays as base64 typed arrays."""
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(p.proto.spec) for p in at.get("plotly_chart")]
 
@@ -171,6 +180,37 @@ def test_train_page_builds_config_from_widgets_and_queues_a_run(home, no_workers
     assert progress_texts(at) == ["Epoch 0 of 5 finished"]
     at.button(key=f"live_stop_{run_id}").click().run()  # stopping a queued run stops it at once
     assert RunStore(home).get_run(run_id)["status"] == "stopped"
+
+
+def test_sessions_watching_a_live_run_share_one_figure_build(home, no_workers, monkeypatch):
+    """Two sessions on one running run: the progress line comes from the store's aggregates, the curves
+    are built once per interval for both, and once the run has ended, once more from all its rows."""
+    from ui import charts, live
+
+    store = RunStore(home)
+    run_id = store.create_run(make_config(dataset="digits", model="mlp", epochs=10), status="running")
+    for e in (1, 2):
+        store.log_metrics(run_id, [(e, 10 * e - 5, "train", "loss_smooth", 1.0 / e), (e, 10 * e, "train", "loss", 1.0 / e),
+                                   (e, 10 * e, "valid", "acc", 0.5 + e / 10), (e, 10 * e, "train", "epoch_seconds", 2.0)])
+    store.update(run_id, epoch=2, max_epochs=10)
+    builds = []
+    real = charts.curve_figure
+    monkeypatch.setattr(charts, "curve_figure", lambda m, metric, *a: builds.append(metric) or real(m, metric, *a))
+    monkeypatch.setattr(live, "REFRESH_SECONDS", 3600.0)  # both sessions read within one interval
+
+    sessions = [open_page("1_Train.py", run=run_id) for _ in range(2)]
+    for at in sessions:
+        assert progress_texts(at) == ["Epoch 2 of 10 finished · about 2 s per epoch · at most 16 s left"]
+        assert len(plotly_specs(at)) == 2
+    assert builds == ["loss", "acc"]  # one build serves both sessions
+
+    store.log_metrics(run_id, [(3, 30, "train", "loss", 0.3), (3, 30, "valid", "acc", 0.8)])
+    store.update(run_id, status="done", epoch=3)
+    sessions[0].run()
+    assert progress_texts(sessions[0]) == ["Epoch 3 of 10 finished"]
+    assert builds == ["loss", "acc", "loss", "acc"]  # ended: rebuilt from every row
+    valid = [t for t in plotly_specs(sessions[0])[1]["data"] if t["name"] == "valid acc"][0]
+    assert spec_values(valid["x"]) == [1, 2, 3]
 
 
 def test_train_page_mlp_layer_widgets_change_the_parameter_count(home):

@@ -123,20 +123,38 @@ def test_misclassified_most_confident_first():
     assert tables.misclassified_frame(None).empty
 
 
-def test_progress_summary_eta_and_fraction():
+def stored_progress(home, metrics: pd.DataFrame, run_id: str = "r1") -> dict:
+    """RunStore.progress over `metrics` written to a real store, checked against the charts' reading of
+    the same rows (batches per epoch) and pandas (mean seconds, newest step)."""
+    from engine.store import RunStore
+
+    store = RunStore(home)
+    store.log_metrics(run_id, metrics[["epoch", "step", "split", "name", "value"]].itertuples(index=False))
+    progress = store.progress(run_id)
+    secs = metrics[(metrics["name"] == "epoch_seconds") & (metrics["epoch"] > 0)]["value"]
+    assert progress["steps_per_epoch"] == charts.steps_per_epoch(metrics)
+    assert progress["epoch_seconds"] == (pytest.approx(secs.mean()) if len(secs) else None)
+    assert progress["last_step"] == (int(metrics["step"].max()) if len(metrics) else 0)
+    assert store.metrics_version(run_id)[0] == len(metrics)
+    return progress
+
+
+def test_progress_summary_eta_and_fraction(tmp_path):
     from ui.live import format_seconds, progress_summary
 
     metrics = metrics_frame(epochs=2, steps_per_epoch=10)
     run = {"status": "running", "epoch": 2, "max_epochs": 10, "config": {"epochs": 10}}
-    info = progress_summary(run, metrics)
+    info = progress_summary(run, stored_progress(tmp_path / "a", metrics))
     assert info["epochs_done"] == 2 and info["epoch_seconds"] == 2.0
     assert info["fraction"] == pytest.approx(0.2)
     assert info["eta_seconds"] == pytest.approx(16.0)  # 8 epochs left x 2 s
     partial = pd.concat([metrics, pd.DataFrame([("r1", 3, 25, "train", "loss_smooth", 0.1, 0.0)],
                                                 columns=metrics.columns)])
-    half = progress_summary(run, partial)
+    half = progress_summary(run, stored_progress(tmp_path / "b", partial))
     assert half["fraction"] == pytest.approx(0.25) and half["eta_seconds"] == pytest.approx(15.0)
-    fresh = progress_summary({"status": "queued", "epoch": 0, "max_epochs": 5, "config": {}}, metrics.iloc[0:0])
+    empty = stored_progress(tmp_path / "c", metrics.iloc[0:0])
+    assert empty == {"epoch_seconds": None, "steps_per_epoch": None, "last_step": 0}
+    fresh = progress_summary({"status": "queued", "epoch": 0, "max_epochs": 5, "config": {}}, empty)
     assert fresh["fraction"] == 0 and fresh["eta_seconds"] is None
     assert format_seconds(None) == "–" and format_seconds(75) == "1 min 15 s" and format_seconds(3.2) == "3 s"
     assert format_seconds(math.inf) == "–"

@@ -1,5 +1,8 @@
 """The live view of one run: a fragment that re-reads the RunStore every second while the run is
-queued or running, and redraws the progress bar, ETA, status and loss/accuracy curves.
+queued or running, and redraws the progress bar, ETA, status and loss/accuracy curves. The progress
+comes from three aggregates the store computes; the curves from figures shared by every session
+watching the run, rebuilt at most once per second (a classroom of ten watching one run costs the
+server about one figure build per second, not ten).
 
 Only the fragment reruns on its timer; the Train page's settings widgets stay outside it. When the
 run ends, the fragment asks for one full rerun, after which the view is drawn without a timer.
@@ -9,12 +12,12 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import streamlit as st
 
 from engine.store import ACTIVE
 from ui import charts, permissions, state
 from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET
+from ui.throttled_cache import ThrottledCache
 
 REFRESH_SECONDS = 1.0
 STATUS_TEXT = {
@@ -28,21 +31,18 @@ STATUS_TEXT = {
 }
 
 
-def progress_summary(run: dict, metrics: pd.DataFrame) -> dict:
+def progress_summary(run: dict, progress: dict) -> dict:
     """Pure: epochs done, fraction done (counting the batches of the epoch under way), seconds per
-    epoch so far and the time left at most (early stopping may end the run sooner)."""
+    epoch so far and the time left at most (early stopping may end the run sooner). `progress` is
+    RunStore.progress(run_id)."""
     max_epochs = int(run.get("max_epochs") or run["config"].get("epochs") or 1)
     done = int(run.get("epoch") or 0)
     fraction = done / max_epochs
-    seconds = None
-    if not metrics.empty:
-        secs = metrics[(metrics["name"] == "epoch_seconds") & (metrics["epoch"] > 0)]["value"].dropna()
-        seconds = float(secs.mean()) if len(secs) else None
-        spe = charts.steps_per_epoch(metrics)
-        if spe and run.get("status") == "running":
-            last_step = float(metrics["step"].max())
-            within = max(0.0, min(1.0, last_step / spe - done))
-            fraction = (done + within) / max_epochs
+    seconds = progress.get("epoch_seconds")
+    spe = progress.get("steps_per_epoch")
+    if spe and run.get("status") == "running":
+        within = max(0.0, min(1.0, float(progress.get("last_step") or 0) / spe - done))
+        fraction = (done + within) / max_epochs
     remaining = max(0, max_epochs - done)
     eta = seconds * (remaining - (fraction * max_epochs - done)) if seconds is not None else None
     return {"epochs_done": done, "max_epochs": max_epochs, "fraction": max(0.0, min(1.0, fraction)),
@@ -76,15 +76,15 @@ def _stop(run_id: str) -> None:
         else "Stop requested: the run ends after its current batch.")
 
 
-def _draw(run_id: str, was_active: bool) -> None:
+def _progress(run_id: str, was_active: bool) -> bool:
+    """Header, Stop button, progress bar and results; False when the run no longer exists."""
     store = state.store()
     try:
         run = store.get_run(run_id)
     except KeyError:
         st.info("This run was deleted.")
-        return
-    metrics = store.metrics(run_id)
-    info = progress_summary(run, metrics)
+        return False
+    info = progress_summary(run, store.progress(run_id))
     status = run["status"]
     head, stop_col = st.columns([5, 1], vertical_alignment="center")
     head.markdown(f"#### Run `{run_id}` {STATUS_TEXT.get(status, status)}")
@@ -117,29 +117,56 @@ def _draw(run_id: str, was_active: bool) -> None:
         if result.get("valid_acc") is not None:
             cols[1].metric("Valid accuracy", f"{result['valid_acc']:.3f}")
         cols[2].page_link("pages/2_Runs.py", label="Details on the Runs page", icon=":material/monitoring:")
-    if metrics.empty:
-        st.caption("The curves appear when the first batches are done.")
-    else:
-        left, right = st.columns(2)
-        left.plotly_chart(charts.curve_figure(metrics, "loss", "Loss per epoch"), key=f"live_loss_{run_id}")
-        right.plotly_chart(charts.curve_figure(metrics, "acc", "Accuracy per epoch", references_for(run)),
-                           key=f"live_acc_{run_id}")
-        st.caption("Loss: cross-entropy on the training split (blue; the thin line is a running average over "
-                   "batches) and on the validation split (orange), after each epoch. Accuracy: share of "
-                   "examples classified correctly. Valid going up while train keeps going down = overfitting."
-                   + (" Dashed lines: the exercise's reported test accuracies." if references_for(run) else ""))
     if was_active and status not in ACTIVE:
         st.rerun()  # one full rerun: the page redraws without the timer
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def _curve_cache() -> ThrottledCache:
+    """The newest curve figures of each run, for every session of this server (st.plotly_chart copies a
+    figure before sending it, so sharing the objects is safe)."""
+    return ThrottledCache(capacity=64)
+
+
+def _curves(run_id: str, live: bool) -> None:
+    store = state.store()
+    version = store.metrics_version(run_id)
+    if version[0] == 0:
+        st.caption("The curves appear when the first batches are done.")
+        return
+
+    def build():
+        refs = references_for(store.get_run(run_id))
+        metrics = store.metrics(run_id)
+        return (charts.curve_figure(metrics, "loss", "Loss per epoch"),
+                charts.curve_figure(metrics, "acc", "Accuracy per epoch", refs), refs is not None)
+
+    # Live, rows arrive with every batch: figures younger than one refresh interval are shown as they are,
+    # so ten sessions cost about one build per second, not ten. Ended: built from every row.
+    try:
+        loss, acc, with_refs = _curve_cache().get(run_id, version, REFRESH_SECONDS if live else 0.0, build)
+    except KeyError:
+        return  # deleted since the progress part was drawn
+    left, right = st.columns(2)
+    left.plotly_chart(loss, key=f"live_loss_{run_id}")
+    right.plotly_chart(acc, key=f"live_acc_{run_id}")
+    st.caption("Loss: cross-entropy on the training split (blue; the thin line is a running average over "
+               "batches) and on the validation split (orange), after each epoch. Accuracy: share of "
+               "examples classified correctly. Valid going up while train keeps going down = overfitting."
+               + (" Dashed lines: the exercise's reported test accuracies." if with_refs else ""))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(run_id: str) -> None:
-    _draw(run_id, was_active=True)
+    if _progress(run_id, was_active=True):
+        _curves(run_id, live=True)
 
 
 @st.fragment
 def _still(run_id: str) -> None:
-    _draw(run_id, was_active=False)
+    if _progress(run_id, was_active=False):
+        _curves(run_id, live=False)
 
 
 def live_run(run_id: str) -> None:
