@@ -143,5 +143,9 @@ def test_draw_digits_on_the_canvas_and_read_the_predictions(server, home, tmp_pa
             expect(value).to_have_text(digit, timeout=60_000)
             expect(page.get_by_text("What the model sees: your drawing as 8x8 pixels")).to_be_visible()
             page.screenshot(path=str(tmp_path / f"predict_canvas_{digit}.png"), full_page=True)
+            drawn_on = page.locator("canvas.upper-canvas").element_handle()
             page.get_by_role("button", name="Clear", exact=True).click()
             expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
+            # Clear mounts a new canvas: strokes made before it is up would land on the old one
+            page.wait_for_function("canvas => !canvas.isConnected", arg=drawn_on, timeout=60_000)
+            expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=60_000)

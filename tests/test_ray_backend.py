@@ -67,7 +67,8 @@ def test_four_runs_one_cancelled_one_node_lost_and_resumed(ray_cluster, ray_runn
     assert saved >= 1  # its checkpoints reached the head while it ran
 
     for run_id in short:
-        assert runner.wait(run_id, timeout=120)["status"] == "done"
+        run = runner.wait(run_id, timeout=120)
+        assert run["status"] == "done", (run["status"], run["node"], run["error"])
     add_worker(ray_cluster, ray_cluster.nnlab_root, "worker-2")
     runner.resume(victim)
     resumed = runner.wait(victim, timeout=180)

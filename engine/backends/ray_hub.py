@@ -31,6 +31,9 @@ from engine.store import RunStore
 
 CANCEL_GRACE = 20.0  # a run stops at its next batch, then evaluates its best weights: give it time
 MAX_START_ATTEMPTS = 3  # a task that dies before it claims its run is retried this often
+# ... after START_RETRY_SECONDS x the attempts so far: a node that is leaving the cluster can take tasks
+# for seconds before Ray marks it dead, and the dispatcher polls every POLL_SECONDS
+START_RETRY_SECONDS = 5.0
 DATA_REFS_KEPT = 4
 DATA_FRESH_SECONDS = 120.0
 # settings that do not change the prepared data (prepare_data reads dataset, data_args, model, features, seed)
@@ -47,6 +50,7 @@ class Hub:
         self.cancel_seen: dict[str, float] = {}
         self.forced: set[str] = set()
         self.attempts: dict[str, int] = {}
+        self.retry_at: dict[str, float] = {}  # run id -> monotonic time before which it is not started again
         self.data_refs: OrderedDict[str, tuple[float, ray.ObjectRef]] = OrderedDict()
         self._wake = threading.Event()
         self.recover()
@@ -128,7 +132,7 @@ class Hub:
         self._enforce_cancels()
         limit = settings(self.home)["max_concurrent"]
         for run in sorted(self.store.list_runs(["queued"]), key=lambda r: r["created"]):
-            if run["id"] in self.tasks:
+            if run["id"] in self.tasks or self.retry_at.get(run["id"], 0.0) > time.monotonic():
                 continue
             if len(self.tasks) >= limit:
                 break
@@ -202,6 +206,7 @@ class Hub:
                                       error="stopped by the user")
             elif self.store.get_run(run_id)["status"] == "queued":  # died before it started: try again
                 self.attempts[run_id] = self.attempts.get(run_id, 0) + 1
+                self.retry_at[run_id] = time.monotonic() + START_RETRY_SECONDS * self.attempts[run_id]
                 if self.attempts[run_id] >= MAX_START_ATTEMPTS:
                     self.store.transition(run_id, ["queued"], status="failed", finished=time.time(),
                                           error=f"its Ray task failed {MAX_START_ATTEMPTS} times before starting: "
