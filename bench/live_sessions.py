@@ -22,13 +22,8 @@ from pathlib import Path
 
 import _common  # noqa: F401 (puts the repo and tests/ on sys.path)
 import psutil
-from browserhelpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    UNTHROTTLED_ARGS,
-    stop_runs_and_supervisor,
-    streamlit_server,
-)
+from browserhelpers import CHROMIUM, CHROMIUM_ARGS, UNTHROTTLED_ARGS, streamlit_server
+from jobhelpers import stop_runs_and_supervisor, wait_for
 
 from engine.config import make_config
 from engine.jobs import JobRunner
@@ -79,12 +74,9 @@ def main() -> None:
     run_id = runner.submit(make_config(dataset="digits", model="mlp", epochs=400, early_stopping=False,
                                        model_args=TINY))
     try:
-        deadline = time.monotonic() + 120
-        while not (run := runner.status(run_id))["worker_pid"] and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not run["worker_pid"]:
-            sys.exit(f"the run never started: see {home}/supervisor.log")
-        results = {gc: measure(home, run_id, run["worker_pid"], sessions, gc) for gc in (True, False)}
+        worker_pid = wait_for(lambda: runner.status(run_id)["worker_pid"], 120,
+                              f"the run to start (see {home}/supervisor.log)")
+        results = {gc: measure(home, run_id, worker_pid, sessions, gc) for gc in (True, False)}
     finally:
         stop_runs_and_supervisor(home)
     print(f"{sessions} sessions watching one live run; server CPU over {WINDOW:.0f} s once all showed it "

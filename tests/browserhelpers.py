@@ -1,11 +1,10 @@
 """Shared by the real-browser tests and bench/live_sessions.py: `streamlit run app.py` on a free port
-with its own data home, Debian's chromium for Playwright, and clean-up of the runs a test started."""
+with its own data home, Debian's chromium for Playwright, and what a session shows, for a failure message."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -65,18 +64,6 @@ def streamlit_server(home: Path, log_path: Path, *options: str) -> Iterator[tupl
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-def stop_runs_and_supervisor(home: Path) -> None:
-    """The JobRunner's supervisor and workers outlive the server by design; end the ones this test started."""
-    from engine.jobs import pid_alive, stop_supervisor
-    from engine.store import ACTIVE, RunStore
-
-    for run in RunStore(home).list_runs(ACTIVE):
-        RunStore(home).request_cancel(run["id"])
-        if run["worker_pid"] and pid_alive(run["worker_pid"]):
-            os.kill(run["worker_pid"], signal.SIGKILL)
-    stop_supervisor(home)
 
 
 def page_text(page) -> str:

@@ -24,7 +24,8 @@ def home(tmp_path, monkeypatch) -> Path:
 def server(home, tmp_path):
     """The URL of `streamlit run app.py` on this test's data home (browser tests); the runs it started
     and their supervisor are ended afterwards."""
-    from browserhelpers import stop_runs_and_supervisor, streamlit_server
+    from browserhelpers import streamlit_server
+    from jobhelpers import stop_runs_and_supervisor
 
     try:
         with streamlit_server(home, tmp_path / "streamlit.log") as (url, _):
@@ -69,17 +70,12 @@ def runner(local_runner):
 @pytest.fixture
 def local_runner(home):
     """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
-    import signal
+    from jobhelpers import stop_runs_and_supervisor
 
-    from engine.jobs import JobRunner, pid_alive, stop_supervisor
+    from engine.jobs import JobRunner
 
-    runner = JobRunner(home)
-    yield runner
-    for run in runner.store.list_runs(["queued", "running"]):
-        runner.cancel(run["id"])
-        if run["worker_pid"] and pid_alive(run["worker_pid"]):
-            os.kill(run["worker_pid"], signal.SIGKILL)
-    stop_supervisor(home)
+    yield JobRunner(home)
+    stop_runs_and_supervisor(home)
 
 
 @pytest.fixture(scope="session")

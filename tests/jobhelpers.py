@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 from engine.jobs import JobRunner, supervisor_pid  # noqa: F401 (the tests import it from here)
 
@@ -18,6 +21,19 @@ def wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def stop_runs_and_supervisor(home: Path) -> None:
+    """End the runs of `home` (cancel flag, SIGKILL to their workers) and its supervisor, which outlive a
+    test's runner or server by design."""
+    from engine.jobs import pid_alive, stop_supervisor
+    from engine.store import ACTIVE, RunStore
+
+    for run in RunStore(home).list_runs(ACTIVE):
+        RunStore(home).request_cancel(run["id"])
+        if run["worker_pid"] and pid_alive(run["worker_pid"]):
+            os.kill(run["worker_pid"], signal.SIGKILL)
+    stop_supervisor(home)
 
 
 def logs(runner: JobRunner, run_id: str) -> str:

@@ -76,14 +76,14 @@ def _stop(run_id: str) -> None:
         else "Stop requested: the run ends after its current batch.")
 
 
-def _progress(run_id: str, was_active: bool) -> bool:
-    """Header, Stop button, progress bar and results; False when the run no longer exists."""
+def _progress(run_id: str, was_active: bool) -> dict | None:
+    """Header, Stop button, progress bar and results; the run's row (None when it no longer exists)."""
     store = state.store()
     try:
         run = store.get_run(run_id)
     except KeyError:
         st.info("This run was deleted.")
-        return False
+        return None
     info = progress_summary(run, store.progress(run_id))
     status = run["status"]
     head, stop_col = st.columns([5, 1], vertical_alignment="center")
@@ -119,7 +119,7 @@ def _progress(run_id: str, was_active: bool) -> bool:
         cols[2].page_link("pages/2_Runs.py", label="Details on the Runs page", icon=":material/monitoring:")
     if was_active and status not in ACTIVE:
         st.rerun()  # one full rerun: the page redraws without the timer
-    return True
+    return run
 
 
 @st.cache_resource(show_spinner=False)
@@ -129,44 +129,40 @@ def _curve_cache() -> ThrottledCache:
     return ThrottledCache(capacity=64)
 
 
-def _curves(run_id: str, live: bool) -> None:
-    store = state.store()
+def _curves(run: dict, live: bool) -> None:
+    store, run_id, refs = state.store(), run["id"], references_for(run)
     version = store.metrics_version(run_id)
     if version[0] == 0:
         st.caption("The curves appear when the first batches are done.")
         return
 
     def build():
-        refs = references_for(store.get_run(run_id))
         metrics = store.metrics(run_id)
         return (charts.curve_figure(metrics, "loss", "Loss per epoch"),
-                charts.curve_figure(metrics, "acc", "Accuracy per epoch", refs), refs is not None)
+                charts.curve_figure(metrics, "acc", "Accuracy per epoch", refs))
 
     # Live, rows arrive with every batch: figures younger than one refresh interval are shown as they are,
     # so ten sessions cost about one build per second, not ten. Ended: built from every row.
-    try:
-        loss, acc, with_refs = _curve_cache().get(run_id, version, REFRESH_SECONDS if live else 0.0, build)
-    except KeyError:
-        return  # deleted since the progress part was drawn
+    loss, acc = _curve_cache().get(run_id, version, REFRESH_SECONDS if live else 0.0, build)
     left, right = st.columns(2)
     left.plotly_chart(loss, key=f"live_loss_{run_id}")
     right.plotly_chart(acc, key=f"live_acc_{run_id}")
     st.caption("Loss: cross-entropy on the training split (blue; the thin line is a running average over "
                "batches) and on the validation split (orange), after each epoch. Accuracy: share of "
                "examples classified correctly. Valid going up while train keeps going down = overfitting."
-               + (" Dashed lines: the exercise's reported test accuracies." if with_refs else ""))
+               + (" Dashed lines: the exercise's reported test accuracies." if refs else ""))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(run_id: str) -> None:
-    if _progress(run_id, was_active=True):
-        _curves(run_id, live=True)
+    if run := _progress(run_id, was_active=True):
+        _curves(run, live=True)
 
 
 @st.fragment
 def _still(run_id: str) -> None:
-    if _progress(run_id, was_active=False):
-        _curves(run_id, live=False)
+    if run := _progress(run_id, was_active=False):
+        _curves(run, live=False)
 
 
 def live_run(run_id: str) -> None:
