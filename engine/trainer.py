@@ -4,6 +4,9 @@ Events: on_fit_start, on_epoch_start, on_batch_end, on_epoch_end, on_fit_end, on
 Callbacks read a `TrainState` and stop training by setting `state.should_stop` (a flag, never an
 exception), so early stopping, the NaN guard and the user's Stop button are one mechanism.
 Metrics leave the loop as plain floats in flat dicts (`train_loss`, `valid_acc`, ...).
+
+A model whose training loss is more than loss(model(x), y) (the transformer's R-Drop) defines
+`training_loss(x, y, loss) -> (outputs, loss)`; the loop calls it for training batches only.
 """
 
 from __future__ import annotations
@@ -109,10 +112,14 @@ class Trainer:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         state.batches_per_epoch = len(batches) if hasattr(batches, "__len__") else 0
+        own_loss = getattr(self.model, "training_loss", None)
         for i, (xb, yb) in enumerate(batches, 1):
             xb, yb = to_device(xb, self.device), to_device(yb, self.device)
-            out = self.model(xb)
-            loss = self._loss(out, yb)
+            if own_loss is not None:
+                out, loss = own_loss(xb, yb, self._loss)
+            else:
+                out = self.model(xb)
+                loss = self._loss(out, yb)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.grad_clip:

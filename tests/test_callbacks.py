@@ -99,6 +99,28 @@ def test_events_come_in_order_and_metrics_are_python_floats():
     assert set(state.metrics) >= {"train_loss", "train_acc", "valid_loss", "valid_acc", "lr"}
 
 
+class OwnLoss(nn.Linear):
+    """A model with its own training loss: the Trainer must use it for training batches only."""
+
+    def __init__(self):
+        super().__init__(3, 2)
+        self.calls = 0
+
+    def training_loss(self, x, y, loss):
+        self.calls += 1
+        out = self(x)
+        return out, loss(out, y) + 100.0
+
+
+def test_a_model_with_its_own_training_loss_trains_with_it_and_evaluates_without_it():
+    _, train, valid = tiny_problem()
+    torch.manual_seed(0)
+    model = OwnLoss()
+    state = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1)).fit(train, valid, 2)
+    assert model.calls == 6  # 3 training batches x 2 epochs; evaluation never calls it
+    assert state.metrics["train_loss"] > 100.0 and state.metrics["valid_loss"] < 1.0
+
+
 def test_should_stop_halts_within_the_epoch():
     model, train, valid = tiny_problem()
     rec = Recorder(stop_at_step=2)

@@ -1,5 +1,5 @@
 """Pretrained transformer: loads offline from the package, subword featurizer, own optimiser groups
-and warmup, one training step lowers the loss."""
+and warmup, one training step lowers the loss, R-Drop's loss."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from engine.batching import make_batches  # noqa: E402
 from engine.config import make_config  # noqa: E402
 from engine.features import featurizer_from_state, make_featurizer  # noqa: E402
 from engine.models import MODELS  # noqa: E402
+from engine.models.transformer import symmetric_kl  # noqa: E402
 from engine.pipeline import make_optimizer  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
 
 TITLES = ["Stocks rally as the Fed holds rates", "Beyonce announces a world tour",
           "New iPhone leaks ahead of launch", "Measles cases rise in the US"]
@@ -73,9 +75,50 @@ def test_defaults_freeze_only_the_word_embeddings_and_keep_the_most_accurate_epo
     _, feat, _ = model_and_features
     cfg = make_config(dataset="news", model="transformer")
     assert cfg.monitor == "valid_acc" and cfg.model_args["freeze_word_embeddings"] and cfg.model_args["freeze_layers"] == 0
+    assert cfg.model_args["rdrop"] == 1.0
     spec = {"num_outputs": 4, **feat.spec()}
     model = MODELS["transformer"].build(cfg.model_args, spec)
     frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
     assert frozen == ["encoder.embeddings.word_embeddings.weight"]
     everything = MODELS["transformer"].build({**cfg.model_args, "freeze_word_embeddings": False}, spec)
     assert all(p.requires_grad for p in everything.parameters())
+
+
+def test_symmetric_kl_matches_the_definition():
+    a, b = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]]), torch.tensor([[0.0, 1.0, 0.0], [0.5, 0.4, 0.1]])
+    p, q = a.softmax(1), b.softmax(1)
+    by_hand = ((p * (p / q).log()).sum(1) + (q * (q / p).log()).sum(1)).mean() / 2
+    assert torch.allclose(symmetric_kl(a, b), by_hand) and float(symmetric_kl(a, a)) == 0.0
+
+
+def test_rdrop_passes_each_title_twice_and_adds_the_kl_of_the_two(model_and_features):
+    cfg, feat, model = model_and_features
+    x, y = feat.transform(TITLES), torch.tensor([0, 1, 2, 3])
+    ce = torch.nn.functional.cross_entropy
+    model.train()
+    default = model.rdrop
+    model.rdrop = 0.0
+    torch.manual_seed(5)
+    out, loss = model.training_loss(x, y, ce)
+    torch.manual_seed(5)
+    assert torch.equal(out, model(x)) and torch.allclose(loss, ce(out, y))  # off: the plain loss
+    model.rdrop = 2.0
+    try:
+        torch.manual_seed(5)
+        out, loss = model.training_loss(x, y, ce)
+        torch.manual_seed(5)
+        with torch.no_grad():
+            a, b = model({k: torch.cat([v, v]) for k, v in x.items()}).chunk(2)
+        assert not torch.allclose(a, b)  # two dropout masks
+        kl = symmetric_kl(a, b)
+        assert float(kl) > 0 and torch.allclose(out, (a + b) / 2)
+        assert torch.allclose(loss, (ce(a, y) + ce(b, y)) / 2 + 2.0 * kl)
+        model.eval()
+        assert torch.allclose(*model({k: torch.cat([v, v]) for k, v in x.items()}).chunk(2))  # no dropout: one answer
+        opt, _, _ = make_optimizer(model, cfg.with_changes(lr=1e-3), steps_per_epoch=1)
+        batches = make_batches(x, y, 4)
+        before = Trainer(model, opt).evaluate(batches)["loss"]
+        Trainer(model, opt).fit(batches, None, 1)  # one step of the Trainer on the R-Drop loss
+        assert Trainer(model, opt).evaluate(batches)["loss"] < before
+    finally:
+        model.rdrop = default
