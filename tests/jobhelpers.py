@@ -29,8 +29,9 @@ def stop_runs_and_supervisor(home: Path) -> None:
     from engine.jobs import pid_alive, stop_supervisor
     from engine.store import ACTIVE, RunStore
 
-    for run in RunStore(home).list_runs(ACTIVE):
-        RunStore(home).request_cancel(run["id"])
+    store = RunStore(home)
+    for run in store.list_runs(ACTIVE):
+        store.request_cancel(run["id"])
         if run["worker_pid"] and pid_alive(run["worker_pid"]):
             os.kill(run["worker_pid"], signal.SIGKILL)
     stop_supervisor(home)

@@ -153,16 +153,19 @@ def _curves(run: dict, live: bool) -> None:
                + (" Dashed lines: the exercise's reported test accuracies." if refs else ""))
 
 
+def _draw(run_id: str, active: bool) -> None:
+    if run := _progress(run_id, was_active=active):
+        _curves(run, live=active)
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(run_id: str) -> None:
-    if run := _progress(run_id, was_active=True):
-        _curves(run, live=True)
+    _draw(run_id, active=True)
 
 
 @st.fragment
 def _still(run_id: str) -> None:
-    if run := _progress(run_id, was_active=False):
-        _curves(run, live=False)
+    _draw(run_id, active=False)
 
 
 def live_run(run_id: str) -> None:
