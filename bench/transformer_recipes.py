@@ -53,9 +53,7 @@ def pooled_features(model, batches) -> tuple[torch.Tensor, torch.Tensor]:
     model.eval()
     feats, ys = [], []
     for x, y in batches:
-        mask = x["attention_mask"].unsqueeze(-1).float()
-        states = model.encoder(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).last_hidden_state
-        feats.append((states * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+        feats.append(model.pooled(x))
         ys.append(y)
     return torch.cat(feats), torch.cat(ys)
 

@@ -65,12 +65,15 @@ class TransformerClassifier(nn.Module):
             for p in layer.parameters():
                 p.requires_grad_(False)
 
-    def forward(self, x: dict) -> torch.Tensor:  # {"input_ids", "attention_mask"} (B, L) -> logits (B, C)
+    def pooled(self, x: dict) -> torch.Tensor:  # {"input_ids", "attention_mask"} (B, L) -> (B, H)
+        """Mean of the encoder's token states over the attention mask: what the head reads."""
         mask = x["attention_mask"]
         states = self.encoder(input_ids=x["input_ids"], attention_mask=mask).last_hidden_state
         m = mask.unsqueeze(-1).to(states.dtype)
-        mean = (states * m).sum(1) / m.sum(1).clamp(min=1.0)
-        return self.head(self.dropout(mean))
+        return (states * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+    def forward(self, x: dict) -> torch.Tensor:  # {"input_ids", "attention_mask"} (B, L) -> logits (B, C)
+        return self.head(self.dropout(self.pooled(x)))
 
     def training_loss(self, x: dict, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
         """The Trainer's loss for a training batch: (outputs, loss); R-Drop when rdrop > 0."""
