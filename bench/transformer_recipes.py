@@ -11,10 +11,13 @@ Recipes:
   default   the model's defaults
   no-rdrop  rdrop 0 (the defaults before R-Drop)
   epochs5   five epochs instead of four (the schedule stretches with them)
-  lp-ft     linear probe, then fine-tune (Kumar et al., 2022, "Fine-Tuning can Distort Pretrained
-            Features"): before training, fit the head alone on the frozen encoder's mean-pooled
-            training features (L-BFGS, L2 1e-4), so the first steps do not send a random head's
-            gradients into the encoder
+  lp-ft     probe_head: linear probe, then fine-tune (Kumar et al., 2022, "Fine-Tuning can Distort
+            Pretrained Features"): before training, fit the head alone on the frozen encoder's
+            mean-pooled training features (L-BFGS, L2 1e-4), so the first steps do not send a random
+            head's gradients into the encoder
+  llrd      layer-wise learning-rate decay 0.8: each layer learns at 0.8 x the rate of the one above,
+            the head at lr (Howard & Ruder, 2018; Clark et al., 2020)
+  lp-ft-llrd  both of the above
 
 Usage: .venv/bin/python bench/transformer_recipes.py [--seed N] [--limit N] RECIPE [RECIPE ...]
 A whole recipe takes 16-25 minutes on a 2-core CPU; --limit N trains one epoch on N titles (a smoke test).
@@ -31,48 +34,22 @@ from pathlib import Path
 
 import _common
 import torch
-import torch.nn.functional as F
 
 from engine.batching import make_batches
+from engine.callbacks import WarmStart
 from engine.config import make_config
 from engine.data import news
 from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
 from engine.trainer import Callback, Trainer
 
-RECIPES = {  # name -> (settings over the defaults, linear probe first)
-    "default": ({}, False),
-    "no-rdrop": ({"model_args": {"rdrop": 0.0}}, False),
-    "epochs5": ({"epochs": 5}, False),
-    "lp-ft": ({}, True),
+RECIPES = {  # name -> settings over the defaults
+    "default": {},
+    "no-rdrop": {"model_args": {"rdrop": 0.0}},
+    "epochs5": {"epochs": 5},
+    "lp-ft": {"model_args": {"probe_head": True}},
+    "llrd": {"model_args": {"layer_decay": 0.8}},
+    "lp-ft-llrd": {"model_args": {"probe_head": True, "layer_decay": 0.8}},
 }
-
-
-@torch.no_grad()
-def pooled_features(model, batches) -> tuple[torch.Tensor, torch.Tensor]:
-    """The frozen encoder's mean-pooled states (what the head sees, before dropout) and the targets."""
-    model.eval()
-    feats, ys = [], []
-    for x, y in batches:
-        feats.append(model.pooled(x))
-        ys.append(y)
-    return torch.cat(feats), torch.cat(ys)
-
-
-def linear_probe(model, batches, l2: float = 1e-4) -> float:
-    """Fit model.head alone on frozen features (multinomial logistic regression); returns its train accuracy."""
-    feats, ys = pooled_features(model, batches)
-    head = model.head
-    opt = torch.optim.LBFGS(head.parameters(), max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = F.cross_entropy(head(feats), ys) + l2 * head.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    with torch.no_grad():
-        return float((head(feats).argmax(1) == ys).float().mean())
 
 
 class EpochReport(Callback):
@@ -92,8 +69,7 @@ class EpochReport(Callback):
 
 
 def run_recipe(name: str, prep, seed: int, limit: int | None) -> tuple:
-    overrides, probe = RECIPES[name]
-    cfg = make_config(dataset="news", model="transformer", seed=seed, **overrides)
+    cfg = make_config(dataset="news", model="transformer", seed=seed, **RECIPES[name])
     epochs = 1 if limit else cfg.epochs
     generator = seed_everything(cfg.seed)
     model = build(cfg, prep.spec)
@@ -103,13 +79,12 @@ def run_recipe(name: str, prep, seed: int, limit: int | None) -> tuple:
     train = make_batches(x, y, cfg.batch_size, shuffle=True, generator=generator)
     valid, test = (make_batches(prep.tensors[s], prep.targets[s], 256) for s in ("valid", "test"))
     t0 = time.perf_counter()
-    if probe:
-        acc = linear_probe(model, make_batches(x, y, 256))
-        print(f"{name:9s} linear probe: train acc {acc:.4f}, {time.perf_counter() - t0:.0f} s", flush=True)
     optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
-    report = EpochReport(name, test)
-    Trainer(model, optimizer, scheduler=scheduler, scheduler_per_batch=per_batch, callbacks=[report]).fit(
+    warm, report = WarmStart(make_batches(x, y, 1024)), EpochReport(name, test)  # as engine.run does
+    Trainer(model, optimizer, scheduler=scheduler, scheduler_per_batch=per_batch, callbacks=[warm, report]).fit(
         train, valid, epochs)
+    if warm.result is not None:
+        print(f"{name:9s} linear probe before epoch 1: train acc {warm.result:.4f}", flush=True)
     return (name, *report.kept(), time.perf_counter() - t0)
 
 

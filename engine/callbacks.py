@@ -15,6 +15,19 @@ from engine import checkpoint
 from engine.trainer import Callback, TrainState
 
 
+class WarmStart(Callback):
+    """Before the first epoch of a fresh run (not a resumed one), lets a model with
+    `warm_start(batches, device)` prepare itself from the training data, e.g. the transformer's linear
+    probe of its head. `result` keeps what the model returned (a float, or None when it did nothing)."""
+
+    def __init__(self, batches):
+        self.batches, self.result = batches, None
+
+    def on_fit_start(self, trainer, state: TrainState) -> None:
+        if state.epoch == 0:
+            self.result = trainer.model.warm_start(self.batches, trainer.device)
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved for `patience` epochs (the exercise: 3 on valid loss).
     `mode` "min" for a loss, "max" for an accuracy."""

@@ -16,7 +16,7 @@ import torch
 
 from engine import checkpoint
 from engine.batching import make_batches
-from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
+from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter, WarmStart
 from engine.closed_form import fit_closed_form
 from engine.config import MONITOR_MODE, RunConfig, check_monitor
 from engine.data import DATASETS
@@ -82,6 +82,9 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
             early.best = best
             callbacks.append(early)
         callbacks += [ckpt, TensorBoardLogger(folder), *extra_callbacks]
+        warm = WarmStart(make_batches(prep.tensors["train"], prep.targets["train"], EVAL_BATCH)) \
+            if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
+        callbacks = [warm, *callbacks] if warm else callbacks
         trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
                           scheduler_per_batch=per_batch)
         if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
@@ -98,6 +101,8 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
             after_run(prep, trainer.model, folder)
         summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
                        seconds=time.perf_counter() - t0, device=str(device), message=state.message)
+        if warm and warm.result is not None:
+            summary["warm_start_train_acc"] = warm.result
         store.update(run_id, status=status, finished=time.time(),
                      error=state.message if status != "done" else None, worker_pid=None)
         store.save_result(run_id, {**(store.result(run_id) or {}), **summary})

