@@ -115,6 +115,22 @@ def draw_on_canvas(page, path: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
+def draw_until_taken(page, path: list[tuple[float, float]], tries: int = 3) -> None:
+    """Draw `path` until the canvas keeps it. A freshly mounted canvas loads its (empty) initial drawing
+    asynchronously and only then switches on free drawing and resets its history: a stroke made before
+    that is wiped and never reaches the app. Its Undo button turns on once a stroke is in the history
+    (and, with realtime updates, on its way to the app)."""
+    from playwright.sync_api import expect
+
+    undo = page.get_by_role("button", name="Undo", exact=True)
+    for _ in range(tries):
+        draw_on_canvas(page, path)
+        with contextlib.suppress(AssertionError):
+            expect(undo).to_be_enabled(timeout=10_000)
+            return
+    raise AssertionError(f"the canvas kept none of {tries} strokes: its Undo button stayed disabled")
+
+
 def test_draw_digits_on_the_canvas_and_read_the_predictions(server, home, tmp_path):
     """Mouse strokes on the streamlit-drawable-canvas reach the model: a digits run reads a drawn 0, then,
     after Clear, a drawn 4."""
@@ -139,7 +155,7 @@ def test_draw_digits_on_the_canvas_and_read_the_predictions(server, home, tmp_pa
         metric = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
         value = metric.locator("[data-testid='stMetricValue']")
         for digit, path in (("0", zero), ("4", four)):
-            draw_on_canvas(page, path)
+            draw_until_taken(page, path)
             expect(value).to_have_text(digit, timeout=60_000)
             expect(page.get_by_text("What the model sees: your drawing as 8x8 pixels")).to_be_visible()
             page.screenshot(path=str(tmp_path / f"predict_canvas_{digit}.png"), full_page=True)
