@@ -73,11 +73,11 @@ def test_optimizer_groups_warmup_and_one_step_lowers_the_loss(model_and_features
     assert after < before
 
 
-def test_defaults_freeze_only_the_word_embeddings_and_keep_the_most_accurate_epoch(model_and_features):
+def test_defaults_freeze_only_the_word_embeddings_probe_the_head_and_keep_the_most_accurate_epoch(model_and_features):
     _, feat, _ = model_and_features
     cfg = make_config(dataset="news", model="transformer")
     assert cfg.monitor == "valid_acc" and cfg.model_args["freeze_word_embeddings"] and cfg.model_args["freeze_layers"] == 0
-    assert cfg.model_args["rdrop"] == 1.0
+    assert cfg.model_args["rdrop"] == 1.0 and cfg.model_args["probe_head"] and cfg.model_args["layer_decay"] == 1.0
     spec = {"num_outputs": 4, **feat.spec()}
     model = MODELS["transformer"].build(cfg.model_args, spec)
     frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
@@ -157,10 +157,12 @@ def test_linear_probe_fits_the_head_before_the_first_epoch_and_not_on_resume(mod
     head = {k: v.clone() for k, v in model.head.state_dict().items()}
     opt, _, _ = make_optimizer(model, cfg, steps_per_epoch=2)
     model.train()
-    assert model.warm_start(batches, "cpu") is None  # probe_head off (the default): nothing happens
-    assert all(torch.equal(v, model.head.state_dict()[k]) for k, v in head.items())
-    model.probe_head = True
+    default = model.probe_head
     try:
+        model.probe_head = False
+        assert model.warm_start(batches, "cpu") is None  # probe_head off: nothing happens
+        assert all(torch.equal(v, model.head.state_dict()[k]) for k, v in head.items())
+        model.probe_head = True
         warm = WarmStart(batches)
         Trainer(model, opt, callbacks=[warm]).fit(batches, None, 1, start_epoch=1)  # a resumed run: no probe
         assert warm.result is None
@@ -173,7 +175,7 @@ def test_linear_probe_fits_the_head_before_the_first_epoch_and_not_on_resume(mod
         with torch.no_grad():
             assert torch.equal(model(x).argmax(1), y)
     finally:
-        model.probe_head = False
+        model.probe_head = default
         model.head.load_state_dict(head)
 
 

@@ -170,9 +170,10 @@ OPTIONS = (
     Option("layer_decay", "float", 1.0,
            "layer-wise learning-rate decay: each layer below the head learns at this times the rate of the one "
            "above (1 = one rate for all)", min=0.1, max=1.0),
-    Option("probe_head", "bool", False,
+    Option("probe_head", "bool", True,
            "linear probe, then fine-tune (LP-FT): before the first epoch, fit the head alone on the frozen "
-           "encoder's features of the training titles (about a minute on CPU)"),
+           "encoder's features of the training titles (about a minute on CPU; valid accuracy as high or "
+           "higher on 3 of 3 seeds, bench/transformer_recipes.py)"),
     Option("warmup", "float", 0.1, "fraction of the training steps with a linear learning-rate warmup",
            min=0.0, max=0.9),
 )
@@ -183,7 +184,7 @@ SPEC = ModelSpec(
     options=OPTIONS,
     defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 4,
               "monitor": "valid_acc"},
-    description="all-MiniLM-L6-v2 (22M parameters) with a mean-pooled linear head; AdamW, warmup, linear decay, "
-                "R-Drop; "
-                "the best checkpoint is the epoch with the highest valid accuracy.",
+    description="all-MiniLM-L6-v2 (22M parameters) with a mean-pooled linear head, fitted first as a linear probe; "
+                "AdamW, warmup, linear decay, R-Drop; the best checkpoint is the epoch with the highest valid "
+                "accuracy.",
 )
