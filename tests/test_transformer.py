@@ -76,7 +76,8 @@ def test_optimizer_groups_warmup_and_one_step_lowers_the_loss(model_and_features
 def test_defaults_freeze_only_the_word_embeddings_probe_the_head_and_keep_the_most_accurate_epoch(model_and_features):
     _, feat, _ = model_and_features
     cfg = make_config(dataset="news", model="transformer")
-    assert cfg.monitor == "valid_acc" and cfg.model_args["freeze_word_embeddings"] and cfg.model_args["freeze_layers"] == 0
+    assert cfg.monitor == "valid_acc" and cfg.epochs == 5
+    assert cfg.model_args["freeze_word_embeddings"] and cfg.model_args["freeze_layers"] == 0
     assert cfg.model_args["rdrop"] == 1.0 and cfg.model_args["probe_head"] and cfg.model_args["layer_decay"] == 1.0
     spec = {"num_outputs": 4, **feat.spec()}
     model = MODELS["transformer"].build(cfg.model_args, spec)
@@ -128,7 +129,7 @@ def test_rdrop_passes_each_title_twice_and_adds_the_kl_of_the_two(model_and_feat
 
 def test_layer_decay_gives_each_layer_its_own_rate_and_the_schedule_keeps_the_ratios(model_and_features):
     cfg, feat, _ = model_and_features
-    cfg = make_config(dataset="news", model="transformer", model_args={"layer_decay": 0.5})
+    cfg = make_config(dataset="news", model="transformer", epochs=4, model_args={"layer_decay": 0.5})  # 40 steps
     model = MODELS["transformer"].build(cfg.model_args, {"num_outputs": 4, **feat.spec()})
     opt, sched, _ = make_optimizer(model, cfg, steps_per_epoch=10)
     lr_of = {id(p): g["initial_lr"] for g in opt.param_groups for p in g["params"]}  # before the warmup
@@ -142,7 +143,7 @@ def test_layer_decay_gives_each_layer_its_own_rate_and_the_schedule_keeps_the_ra
     assert id(params["encoder.embeddings.word_embeddings.weight"]) not in lr_of  # frozen by default: no group
     assert decay_of[id(params["encoder.encoder.layer.2.output.LayerNorm.weight"])] == 0.0
     assert decay_of[id(params["encoder.encoder.layer.2.output.dense.weight"])] == cfg.weight_decay
-    for _ in range(5):
+    for _ in range(5):  # past the 4 warmup steps: the rate is decaying
         sched.step()
     lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
     head, bottom = lrs[id(params["head.weight"])], lrs[id(params["encoder.embeddings.position_embeddings.weight"])]
