@@ -182,7 +182,7 @@ SPEC = ModelSpec(
     "transformer", "Pretrained transformer (MiniLM-L6, fine-tuned)", ("text",), "subword",
     build=lambda args, spec: TransformerClassifier(spec["num_outputs"], **args),
     options=OPTIONS,
-    defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 5,
+    defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 4,
               "monitor": "valid_acc"},
     description="all-MiniLM-L6-v2 (22M parameters) with a mean-pooled linear head, fitted first as a linear probe; "
                 "AdamW, warmup, linear decay, R-Drop; the best checkpoint is the epoch with the highest valid "
