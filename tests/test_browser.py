@@ -63,7 +63,8 @@ def test_train_live_stop_and_runs(server, home, tmp_path):
                     break
             time.sleep(0.5)
         assert epochs_done(page) >= 2, "the live view never showed 2 finished epochs"
-        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        # plotly lays a chart out after its div is in the page: on a slow machine that takes seconds
+        expect(page.locator(".js-plotly-plot >> visible=true").first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(tmp_path / "train_live.png"), full_page=True)
 
         runs = RunStore(home).list_runs()
