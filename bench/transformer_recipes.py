@@ -80,7 +80,6 @@ class WeightAverages(Callback):
 
     def __init__(self, valid, test, decays=(0.99, 0.998)):
         self.valid, self.test, self.decays = valid, test, decays
-        self.rows: list[tuple] = []  # (epoch, name, valid acc, test acc)
 
     def weights(self, model) -> list[torch.Tensor]:
         return [p for p in model.parameters() if p.requires_grad]
@@ -102,7 +101,6 @@ class WeightAverages(Callback):
             torch._foreach_copy_(live, values)
             v, t = trainer.evaluate(self.valid)["acc"], trainer.evaluate(self.test)["acc"]
             torch._foreach_copy_(live, kept)
-        self.rows.append((state.epoch, name, v, t))
         print(f"  averages epoch {state.epoch} {name:10s}: valid acc {v:.4f} | test acc {t:.4f}", flush=True)
 
     def on_epoch_end(self, trainer, state) -> None:
