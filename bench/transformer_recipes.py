@@ -94,25 +94,26 @@ class WeightAverages(Callback):
             for d, shadow in self.ema.items():
                 torch._foreach_lerp_(shadow, live, 1.0 - d)
 
-    def score(self, trainer, state, name: str, values: list[torch.Tensor]) -> None:
+    def score(self, trainer, state, name: str, values: list[torch.Tensor], now: list[torch.Tensor]) -> None:
+        """Evaluate the model with `values` in place of its weights, then put back `now` (a copy of them)."""
         live = self.weights(trainer.model)
-        kept = [p.detach().clone() for p in live]
         with torch.no_grad():
             torch._foreach_copy_(live, values)
             v, t = trainer.evaluate(self.valid)["acc"], trainer.evaluate(self.test)["acc"]
-            torch._foreach_copy_(live, kept)
+            torch._foreach_copy_(live, now)
         print(f"  averages epoch {state.epoch} {name:10s}: valid acc {v:.4f} | test acc {t:.4f}", flush=True)
 
     def on_epoch_end(self, trainer, state) -> None:
-        self.epochs.append([p.detach().clone() for p in self.weights(trainer.model)])
+        now = [p.detach().clone() for p in self.weights(trainer.model)]
+        self.epochs.append(now)
         for d, shadow in self.ema.items():
-            self.score(trainer, state, f"ema {d}", shadow)
+            self.score(trainer, state, f"ema {d}", shadow, now)
         if state.epoch == state.max_epochs:
             for k in (2, 3):
                 if len(self.epochs) >= k:
                     tail = self.epochs[-k:]
                     self.score(trainer, state, f"last {k} mean",
-                               [torch.stack(ws).mean(0) for ws in zip(*tail, strict=True)])
+                               [torch.stack(ws).mean(0) for ws in zip(*tail, strict=True)], now)
 
 
 class EpochReport(Callback):
