@@ -73,7 +73,7 @@ from pathlib import Path
 import _common
 import torch
 
-from engine.batching import make_batches
+from engine.batching import eval_batches, make_batches
 from engine.callbacks import WarmStart
 from engine.config import make_config
 from engine.data import news
@@ -162,10 +162,10 @@ def run_recipe(name: str, prep, seed: int, limit: int | None, averages: bool = F
     if limit:
         x, y = {k: v[:limit] for k, v in x.items()}, y[:limit]
     train = make_batches(x, y, cfg.batch_size, shuffle=True, generator=generator)
-    valid, test = (make_batches(prep.tensors[s], prep.targets[s], 256) for s in ("valid", "test"))
+    valid, test = (eval_batches(prep.tensors[s], prep.targets[s]) for s in ("valid", "test"))
     t0 = time.perf_counter()
     optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
-    warm, report = WarmStart(make_batches(x, y, 1024)), EpochReport(name, test)  # as engine.run does
+    warm, report = WarmStart(eval_batches(x, y)), EpochReport(name, test)  # as engine.run does
     extra = [WeightAverages(valid, test)] if averages else []
     Trainer(model, optimizer, scheduler=scheduler, scheduler_per_batch=per_batch,
             callbacks=[warm, report, *extra]).fit(

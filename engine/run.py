@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 
 from engine import checkpoint
-from engine.batching import make_batches
+from engine.batching import eval_batches, make_batches
 from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter, WarmStart
 from engine.closed_form import fit_closed_form
 from engine.config import MONITOR_MODE, RunConfig, check_monitor
@@ -31,7 +31,6 @@ from engine.tensorboard_cb import TensorBoardLogger
 from engine.trainer import Callback, Trainer, TrainState
 
 STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
-EVAL_BATCH = 1024
 
 
 def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = (), threads: int | None = None,
@@ -61,7 +60,7 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
         train = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
                              generator=generator, drop_single=has_bn)
-        valid = make_batches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
+        valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
         optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
         if not resume:
             checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
@@ -82,7 +81,7 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
             early.best = best
             callbacks.append(early)
         callbacks += [ckpt, TensorBoardLogger(folder), *extra_callbacks]
-        warm = WarmStart(make_batches(prep.tensors["train"], prep.targets["train"], EVAL_BATCH)) \
+        warm = WarmStart(eval_batches(prep.tensors["train"], prep.targets["train"])) \
             if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
         callbacks = [warm, *callbacks] if warm else callbacks
         trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
@@ -170,8 +169,8 @@ def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
     best_path = folder / "best.pt"
     if best_path.exists():
         trainer.model.load_state_dict(checkpoint.load(best_path)["model"])
-    test = make_batches(prep.tensors["test"], prep.targets["test"], EVAL_BATCH)
-    valid = make_batches(prep.tensors["valid"], prep.targets["valid"], EVAL_BATCH)
+    test = eval_batches(prep.tensors["test"], prep.targets["test"])
+    valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
     out, y = trainer.predict(test)
     if prep.spec["task"] == "classification":
         results = classification_results(out, y, prep.spec["classes"],

@@ -144,13 +144,19 @@ class Trainer:
 
     @torch.no_grad()
     def predict(self, batches: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
-        """Model outputs and targets for every batch, on the CPU."""
+        """Model outputs and targets for every row, on the CPU, in the data's order: batches that run
+        in another `order` (length-ordered sequences, engine.batching.eval_batches) are put back."""
         self.model.eval()
         outs, ys = [], []
         for xb, yb in batches:
             outs.append(self.model(to_device(xb, self.device)).float().cpu())
             ys.append(yb)
-        return torch.cat(outs), torch.cat(ys)
+        out, y = torch.cat(outs), torch.cat(ys)
+        order = getattr(batches, "order", None)
+        if order is not None:
+            back = torch.argsort(order)
+            out, y = out[back], y[back]
+        return out, y
 
     def evaluate(self, batches: Iterable) -> dict[str, float]:
         out, y = self.predict(batches)

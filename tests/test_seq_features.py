@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from torch import nn
 
-from engine.batching import BucketBatches, TensorBatches, make_batches, sequence_lengths
+from engine.batching import BucketBatches, TensorBatches, eval_batches, make_batches, sequence_lengths
 from engine.features import featurizer_from_state, make_featurizer
 from engine.features_seq import TokenIds, build_vocab
 
@@ -87,6 +89,40 @@ def test_bucket_batches_cover_every_row_once_trim_padding_and_are_seeded():
     assert again == [yb.tolist() for _, yb in batches]
     ordered = [yb for _, yb in BucketBatches((ids, lengths), y, 16)]
     assert torch.equal(torch.cat(ordered), y)  # evaluation keeps the data's order
+
+
+class _LastToken(nn.Module):
+    """Outputs each sequence's last real id and its length: wrong rows or wrong padding show."""
+
+    def forward(self, x):
+        ids, lengths = x
+        return torch.stack([ids[torch.arange(len(ids)), lengths - 1], lengths], 1).float()
+
+
+def test_eval_batches_run_in_length_order_and_predict_puts_outputs_back_in_data_order():
+    from engine.trainer import Trainer
+
+    ids, lengths = _sequences(n=600)
+    y = torch.arange(len(lengths))
+    batches = eval_batches((ids, lengths), y)
+    assert isinstance(batches, BucketBatches) and batches.order is not None
+    seen = []
+    for (xb, lb), yb in batches:
+        assert xb.shape[1] == int(lb.max()) and torch.equal(lb, lengths[yb])  # rows keep their labels
+        seen.append(lb)
+    flat = torch.cat(seen)
+    assert torch.equal(flat, torch.sort(lengths, stable=True).values)  # computed shortest first
+    size = batches.batch_size
+    data_order = sum(int(lengths[s:s + size].max()) * len(lengths[s:s + size]) for s in range(0, len(y), size))
+    assert sum(int(lb.max()) * len(lb) for lb in seen) < data_order  # less padding computed
+    model = _LastToken()
+    out, yy = Trainer(model, torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.0)).predict(batches)
+    assert torch.equal(yy, y)  # back in the data's order, with the outputs that belong to each row
+    assert torch.equal(out, model((ids, lengths)))
+    assert isinstance(eval_batches(torch.zeros(5, 3), y[:5]), TensorBatches)
+    assert eval_batches(torch.zeros(5, 3), y[:5]).order is None
+    with pytest.raises(ValueError, match="shuffle=False"):
+        BucketBatches((ids, lengths), y, 16, shuffle=True, by_length=True)
 
 
 def test_sequence_lengths_of_attention_masks():
