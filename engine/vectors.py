@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +24,18 @@ def _cache_path(name: str, home=None) -> Path:
 
 
 def _save_kv(kv, path: Path) -> None:
-    # gensim writes several files (path, path.vectors.npy); write under a temp name then rename each
-    tmp = path.with_name(path.name + ".tmp")
-    kv.save(str(tmp))
-    for extra in sorted(tmp.parent.glob(tmp.name + ".*")):
-        extra.replace(path.parent / extra.name.replace(tmp.name, path.name, 1))
-    tmp.replace(path)
+    """gensim writes several files (path, path.vectors.npy): write them into a folder of this writer's
+    own next to the cache, then rename each into place, the main file last (readers look for it). Two
+    runs that build the same cache at once (two workers, two CLI runs) each rename whole files of the
+    same content; a shared temp name let one rename the other's files away mid-write."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        kv.save(str(tmp / path.name))
+        for extra in sorted(tmp.glob(path.name + ".*")):
+            extra.replace(path.parent / extra.name)
+        (tmp / path.name).replace(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load_or_build(name: str, build, home=None):
