@@ -175,7 +175,7 @@ OPTIONS = (
            "above (1 = one rate for all)", min=0.1, max=1.0),
     Option("probe_head", "bool", True,
            "linear probe, then fine-tune (LP-FT): before the first epoch, fit the head alone on the frozen "
-           "encoder's features of the training titles (about a minute on CPU; valid accuracy as high or "
+           "encoder's features of the training titles (under a minute on a 2-core CPU; valid accuracy as high or "
            "higher on 3 of 3 seeds, bench/transformer_recipes.py)"),
     Option("warmup", "float", 0.1, "fraction of the training steps with a linear learning-rate warmup",
            min=0.0, max=0.9),
