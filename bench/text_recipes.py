@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--lanes", type=int, default=2)
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if bad := [r for r in args.recipes if "=" not in r]:
+        parser.error(f"a recipe is name=flags (e.g. default= or 'ch512=--channels 512'), not {bad[0]!r}")
     recipes = dict(r.split("=", 1) for r in args.recipes)
     homes: queue.Queue[Path] = queue.Queue()
     for _ in range(args.lanes):  # a data home per lane: no two runs at once share one
