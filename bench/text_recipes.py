@@ -43,6 +43,8 @@ from pathlib import Path
 
 import _common
 
+from engine.data import news
+
 BASE = {
     "rnn": "--dataset news --model rnn --cell gru --bidirectional --init-vectors glove",
     "textcnn": "--dataset news --model textcnn --init-vectors glove",
@@ -51,9 +53,7 @@ BASE = {
 
 def data_home() -> Path:
     home = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
-    subprocess.run([sys.executable, "-m", "engine", "fetch", "news", "--from",
-                    str(_common.SHARED / "news_aggregator")], env={**os.environ, "NNLAB_HOME": str(home)},
-                   cwd=_common.ROOT, check=True, capture_output=True)
+    news.fetch(home, from_dir=_common.SHARED / "news_aggregator")
     return home
 
 
