@@ -93,6 +93,7 @@ RECIPES = {  # name -> settings over the defaults
     "lr2e-4": {"lr": 2e-4},
     "freeze2-e5": {"epochs": 5, "model_args": {"freeze_layers": 2}},
     "no-rdrop-e7": {"epochs": 7, "model_args": {"rdrop": 0.0}},
+    "lr5e-5": {"lr": 5e-5},
 }
 
 

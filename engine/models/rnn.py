@@ -54,7 +54,9 @@ OPTIONS = (
     Option("hidden", "int", 128, "hidden units per direction", min=1, max=4096),
     Option("layers", "int", 1, "stacked recurrent layers", min=1, max=8),
     Option("bidirectional", "bool", False, "read each title both ways"),
-    Option("dropout", "float", 0.3, "dropout on embeddings, between layers and before the output", min=0.0, max=0.9),
+    Option("dropout", "float", 0.4, "dropout on embeddings, between layers and before the output (0.4: higher "
+           "valid accuracy and lower valid loss than 0.3 on 3 of 3 seeds, news bi-GRU, bench/text_recipes.py)",
+           min=0.0, max=0.9),
     Option("pool", "str", "max", "title vector: last hidden state(s) or max over time of the outputs",
            choices=("last", "max")),
     *embedding.OPTIONS,
