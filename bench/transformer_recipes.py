@@ -46,6 +46,10 @@ Recipes:
             0.9386 / 0.9319 / 0.9439 / 0.9401 / 0.9476 / 0.9461 / 0.9461 keeps 0.9476 (loss 0.2741). Not
             ahead on every seed: not the default (test of the kept epochs 0.9379 / 0.9356 / 0.9461, default
             on seed 3 0.9386; 1914 / 1962 / 1954 s at one thread each, side by side)
+  lr5e-5    half the peak learning rate (5e-5). Behind on valid: seed 1 epochs 1-4 0.9334 / 0.9476 / 0.9476 /
+            0.9461 (keeps 0.9476), seed 2 0.9349 / 0.9401 / 0.9439 / 0.9461, against the default's 0.9506 and
+            0.9499 kept (test of the kept epochs 0.9304 / 0.9401; 1868 / 1937 s at one thread each, side by
+            side): with lr2e-4 behind too, 1e-4 stays
 
 --averages also scores, on the side, averages of a run's weights (the run itself is unchanged): an
 exponential moving average after every step (decays 0.99 and 0.998) at each epoch end, and the mean
