@@ -50,6 +50,10 @@ Recipes:
             0.9461 (keeps 0.9476), seed 2 0.9349 / 0.9401 / 0.9439 / 0.9461, against the default's 0.9506 and
             0.9499 kept (test of the kept epochs 0.9304 / 0.9401; 1868 / 1937 s at one thread each, side by
             side): with lr2e-4 behind too, 1e-4 stays
+  batch64   batches of 64 titles (half the steps, same learning rate). Behind on valid: seed 1 epochs 1-4
+            0.9296 / 0.9446 / 0.9499 / 0.9484 (keeps 0.9499), seed 2 0.9341 / 0.9416 / 0.9431 / 0.9476, against
+            0.9506 and 0.9499 (test of the kept epochs 0.9379 / 0.9416). Not faster either: epochs of 437-487 s
+            against 421-434 s for batch 32 (lr5e-5's epochs 3-4, side by side at one thread each): 32 stays
 
 --averages also scores, on the side, averages of a run's weights (the run itself is unchanged): an
 exponential moving average after every step (decays 0.99 and 0.998) at each epoch end, and the mean
@@ -98,6 +102,7 @@ RECIPES = {  # name -> settings over the defaults
     "freeze2-e5": {"epochs": 5, "model_args": {"freeze_layers": 2}},
     "no-rdrop-e7": {"epochs": 7, "model_args": {"rdrop": 0.0}},
     "lr5e-5": {"lr": 5e-5},
+    "batch64": {"batch_size": 64},
 }
 
 
