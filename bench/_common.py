@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "tests"))  # the tests' helpers (browserhelpers) serve benchmarks too
 SHARED = Path(os.environ.get("NNLAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def news_home() -> Path:
+    """A fresh data home holding the news split from ../shared/data (or NNLAB_SHARED_DATA)."""
+    from engine.data import news
+
+    home = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
+    news.fetch(home, from_dir=SHARED / "news_aggregator")
+    return home
 
 
 def features(home: Path):

@@ -19,16 +19,13 @@ from __future__ import annotations
 import os
 import resource
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import _common
 import torch
 
 from engine.batching import TensorBatches, eval_batches, make_batches
 from engine.config import make_config
-from engine.data import news
 from engine.pipeline import build, prepare_data
 from engine.trainer import Trainer
 
@@ -45,8 +42,7 @@ def timed_pass(trainer: Trainer, batches: TensorBatches) -> tuple[float, int, to
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    home = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
-    news.fetch(home, from_dir=_common.SHARED / "news_aggregator")
+    home = _common.news_home()
     cfg = make_config(dataset="news", model="transformer")
     prep = prepare_data(cfg, home)
     torch.manual_seed(1)

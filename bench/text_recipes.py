@@ -51,24 +51,15 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import _common
 
-from engine.data import news
-
 BASE = {
     "rnn": "--dataset news --model rnn --cell gru --bidirectional --init-vectors glove",
     "textcnn": "--dataset news --model textcnn --init-vectors glove",
 }
-
-
-def data_home() -> Path:
-    home = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
-    news.fetch(home, from_dir=_common.SHARED / "news_aggregator")
-    return home
 
 
 def train(model: str, flags: str, seed: int, home: Path) -> dict:
@@ -96,7 +87,7 @@ def main() -> None:
     recipes = dict(r.split("=", 1) for r in args.recipes)
     homes: queue.Queue[Path] = queue.Queue()
     for _ in range(args.lanes):  # a data home per lane: no two runs at once share one
-        homes.put(data_home())
+        homes.put(_common.news_home())
 
     def lane(job: tuple[str, int]) -> dict:
         home = homes.get()

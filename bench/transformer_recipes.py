@@ -78,9 +78,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import _common
 import torch
@@ -88,7 +86,6 @@ import torch
 from engine.batching import eval_batches, make_batches
 from engine.callbacks import WarmStart
 from engine.config import make_config
-from engine.data import news
 from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
 from engine.trainer import Callback, Trainer
 
@@ -198,8 +195,7 @@ def main() -> None:
                         help="also score weight averages of the run (EMA, mean of the last epochs); see WeightAverages")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    home = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
-    news.fetch(home, from_dir=_common.SHARED / "news_aggregator")
+    home = _common.news_home()
     prep = prepare_data(make_config(dataset="news", model="transformer"), home)
     results = [run_recipe(name, prep, args.seed, args.limit, args.averages) for name in args.recipes]
     print(f"\nseed {args.seed}, torch threads {torch.get_num_threads()}; the epoch each run keeps (by valid):")

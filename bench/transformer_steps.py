@@ -22,16 +22,13 @@ from __future__ import annotations
 import itertools
 import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import _common
 import torch
 
 from engine.batching import make_batches
 from engine.config import make_config
-from engine.data import news
 from engine.pipeline import build, make_optimizer, prepare_data
 
 ROUNDS, STEPS = 5, 12
@@ -60,8 +57,7 @@ def timed_steps(model, optimizer, batches) -> float:
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    home = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
-    news.fetch(home, from_dir=_common.SHARED / "news_aggregator")
+    home = _common.news_home()
     prep = prepare_data(make_config(dataset="news", model="transformer"), home)
     setups = {}
     for name, model_args in SETUPS.items():
