@@ -97,13 +97,12 @@ def main() -> None:
             homes.put(home)
 
     jobs = [(name, seed) for name in recipes for seed in seeds]
-    with ThreadPoolExecutor(args.lanes) as pool:
-        results = list(pool.map(lane, jobs))
     by_recipe: dict[str, list[dict]] = {name: [] for name in recipes}
-    for (name, seed), r in zip(jobs, results, strict=True):
-        by_recipe[name].append(r)
-        print(f"{args.model} {name:12s} seed {seed}: valid acc {r['valid_acc']:.4f} loss {r['valid_loss']:.4f} "
-              f"| test acc {r['test_acc']:.4f} | {r['epochs']} epochs, {r['seconds']:.0f} s", flush=True)
+    with ThreadPoolExecutor(args.lanes) as pool:  # each line as soon as its run (and those before it) ends
+        for (name, seed), r in zip(jobs, pool.map(lane, jobs), strict=True):
+            by_recipe[name].append(r)
+            print(f"{args.model} {name:12s} seed {seed}: valid acc {r['valid_acc']:.4f} loss {r['valid_loss']:.4f} "
+                  f"| test acc {r['test_acc']:.4f} | {r['epochs']} epochs, {r['seconds']:.0f} s", flush=True)
     print(f"\nmeans over seeds {args.seeds} (valid chooses; test is the record):")
     for name, rs in by_recipe.items():
         print(f"{args.model} {name:12s}: valid acc {statistics.mean(r['valid_acc'] for r in rs):.4f} "
