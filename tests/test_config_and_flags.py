@@ -64,6 +64,13 @@ def test_presets_fill_model_and_core_settings():
     assert cfg.model_args["width"] == 50 and cfg.model_args["activation"] == "sigmoid" and cfg.optimizer == "sgd"
 
 
+def test_the_rnn_exercise_preset_is_plain_sgd_although_the_default_decays_weights():
+    assert make_config(dataset="news", model="rnn").weight_decay == 0.01  # AdamW's decay, the rnn's default
+    cfg = parse("--dataset", "news", "--model", "rnn", "--preset", "exercise: emb 300, hidden 50, plain RNN, SGD")
+    assert (cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.batch_size) == ("sgd", 0.05, 0.0, 32)
+    assert cfg.model_args["cell"] == "rnn" and cfg.model_args["hidden"] == 50
+
+
 def test_a_model_that_does_not_take_the_dataset_kind_is_refused(monkeypatch):
     from engine.models import MODELS, ModelSpec
 

@@ -24,7 +24,7 @@ def _model(**args):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("pool", ["last", "max"])
+@pytest.mark.parametrize("pool", ["last", "max", "maxmean"])
 def test_packed_and_unpacked_agree_on_unpadded_input(cell, bidirectional, pool):
     model = _model(cell=cell, bidirectional=bidirectional, layers=2, pool=pool)
     ids = torch.randint(1, 20, (5, 7))
@@ -36,8 +36,9 @@ def test_packed_and_unpacked_agree_on_unpadded_input(cell, bidirectional, pool):
     torch.testing.assert_close(packed, plain)
 
 
-def test_padding_does_not_change_a_titles_output():
-    model = _model(bidirectional=True, pool="max")
+@pytest.mark.parametrize("pool", ["max", "maxmean"])
+def test_padding_does_not_change_a_titles_output(pool):
+    model = _model(bidirectional=True, pool=pool)
     ids = torch.tensor([[3, 4, 5]])
     alone = model((ids, torch.tensor([3])))
     padded = model((torch.tensor([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5]]), torch.tensor([3, 5])))[:1]

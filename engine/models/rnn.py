@@ -1,5 +1,5 @@
 """Recurrent classifier over word ids: embedding -> RNN/LSTM/GRU (layers, bidirectional) over
-packed padded sequences -> the last layer's final hidden state(s) (or a max over time) -> linear."""
+packed padded sequences -> the last layer's final hidden state(s) (or a max over time, or max and mean) -> linear."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class RNNClassifier(nn.Module):
         self.rnn = CELLS[cell](emb.embedding_dim, hidden, num_layers=layers, batch_first=True,
                                bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0, **extra)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden * self.dirs, num_outputs)
+        self.fc = nn.Linear(hidden * self.dirs * (2 if pool == "maxmean" else 1), num_outputs)
         self.pack = True  # pack padded batches (False: run over the padding too; tests compare both)
 
     def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
@@ -36,11 +36,15 @@ class RNNClassifier(nn.Module):
         else:
             seq = e
         out, h = self.rnn(seq)
-        if self.pool == "max":
+        if self.pool in ("max", "maxmean"):
             if self.pack:
-                out, _ = pad_packed_sequence(out, batch_first=True, padding_value=float("-inf"),
-                                             total_length=ids.shape[1])
-            feat = out.max(dim=1).values
+                out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+            mask = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None])
+            mask = mask.unsqueeze(-1)
+            feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+            if self.pool == "maxmean":
+                mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
+                feat = torch.cat([feat, mean], dim=1)
         else:
             if self.cell == "lstm":
                 h = h[0]
@@ -57,8 +61,8 @@ OPTIONS = (
     Option("dropout", "float", 0.4, "dropout on embeddings, between layers and before the output (0.4: higher "
            "valid accuracy and lower valid loss than 0.3 on 3 of 3 seeds, news bi-GRU, bench/text_recipes.py)",
            min=0.0, max=0.9),
-    Option("pool", "str", "max", "title vector: last hidden state(s) or max over time of the outputs",
-           choices=("last", "max")),
+    Option("pool", "str", "max", "title vector: last hidden state(s), max over time of the outputs, or that max "
+           "and the mean over time side by side (maxmean)", choices=("last", "max", "maxmean")),
     *embedding.OPTIONS,
 )
 
@@ -78,9 +82,12 @@ SPEC = ModelSpec(
             "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
                            "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False,
                            "word_dropout": 0.0},
-            "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
+            "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32,
         },
     },
-    defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "epochs": 20},
+    # AdamW (decoupled weight decay 0.01) rather than Adam: news bi-GRU with GloVe, valid acc 0.9364 / 0.9341 / 0.9274
+    # and loss 0.2182 / 0.2177 / 0.2215 on seeds 1-3, against 0.9341 / 0.9311 / 0.9266 and 0.2189 / 0.2190 / 0.2219
+    # (bench/text_recipes.py, which also has seeds 4-5 and the recipes not taken).
+    defaults={"optimizer": "adamw", "weight_decay": 0.01, "lr": 2e-3, "batch_size": 64, "epochs": 20},
     description="Word ids -> embedding (GloVe init) -> recurrent layers over packed sequences -> softmax.",
 )
