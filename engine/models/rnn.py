@@ -9,6 +9,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from engine.models import embedding
 from engine.models.base import ModelSpec
+from engine.models.seq_mask import length_mask
 from engine.options import Option
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -39,8 +40,7 @@ class RNNClassifier(nn.Module):
         if self.pool in ("max", "maxmean"):
             if self.pack:
                 out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
-            mask = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None])
-            mask = mask.unsqueeze(-1)
+            mask = length_mask(lengths, ids.shape[1], ids.device).unsqueeze(-1)
             feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
             if self.pool == "maxmean":
                 mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)

@@ -8,6 +8,7 @@ from torch import nn
 
 from engine.models import embedding
 from engine.models.base import ModelSpec
+from engine.models.seq_mask import length_mask
 from engine.options import Option
 
 
@@ -29,7 +30,7 @@ class TextCNN(nn.Module):
         pooled = []
         for w, conv in zip(self.widths, self.convs, strict=True):
             c = torch.relu(conv(e))  # (B, C, L + w - 1); window t covers words t-w+1 .. t
-            valid = torch.arange(c.shape[2], device=c.device)[None, :] < (lengths.to(c.device) + w - 1)[:, None]
+            valid = length_mask(lengths + w - 1, c.shape[2], c.device)
             pooled.append(c.masked_fill(~valid[:, None, :], float("-inf")).max(dim=2).values)
         return self.fc(self.dropout(torch.cat(pooled, dim=1)))
 
