@@ -24,7 +24,7 @@ def _model(**args):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("pool", ["last", "max", "maxmean"])
+@pytest.mark.parametrize("pool", ["last", "max", "maxmean", "attn"])
 def test_packed_and_unpacked_agree_on_unpadded_input(cell, bidirectional, pool):
     model = _model(cell=cell, bidirectional=bidirectional, layers=2, pool=pool)
     ids = torch.randint(1, 20, (5, 7))
@@ -36,7 +36,7 @@ def test_packed_and_unpacked_agree_on_unpadded_input(cell, bidirectional, pool):
     torch.testing.assert_close(packed, plain)
 
 
-@pytest.mark.parametrize("pool", ["max", "maxmean"])
+@pytest.mark.parametrize("pool", ["max", "maxmean", "attn"])
 def test_padding_does_not_change_a_titles_output(pool):
     model = _model(bidirectional=True, pool=pool)
     ids = torch.tensor([[3, 4, 5]])

@@ -1,5 +1,6 @@
 """Recurrent classifier over word ids: embedding -> RNN/LSTM/GRU (layers, bidirectional) over
-packed padded sequences -> the last layer's final hidden state(s) (or a max over time, or max and mean) -> linear."""
+packed padded sequences -> the last layer's final hidden state(s) (or a max over time, max and mean, or an
+attention-weighted mean: a learned score per time step, softmax over the words, Yang et al. 2016) -> linear."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from engine.models import embedding
 from engine.models.base import ModelSpec
+from engine.models.rdrop import rdrop_loss
 from engine.models.seq_mask import length_mask
 from engine.options import Option
 
@@ -17,15 +19,20 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 class RNNClassifier(nn.Module):
     def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0):
+                 bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0,
+                 rdrop: float = 0.0):
         super().__init__()
+        self.rdrop = float(rdrop)
         self.embedding, self.word_dropout = emb, word_dropout
         self.cell, self.layers, self.dirs, self.pool = cell, layers, 2 if bidirectional else 1, pool
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
         self.rnn = CELLS[cell](emb.embedding_dim, hidden, num_layers=layers, batch_first=True,
                                bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0, **extra)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden * self.dirs * (2 if pool == "maxmean" else 1), num_outputs)
+        width = hidden * self.dirs
+        self.fc = nn.Linear(width * (2 if pool == "maxmean" else 1), num_outputs)
+        if pool == "attn":  # score_t = v . tanh(W out_t)
+            self.attn = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
         self.pack = True  # pack padded batches (False: run over the padding too; tests compare both)
 
     def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
@@ -37,10 +44,13 @@ class RNNClassifier(nn.Module):
         else:
             seq = e
         out, h = self.rnn(seq)
-        if self.pool in ("max", "maxmean"):
+        if self.pool in ("max", "maxmean", "attn"):
             if self.pack:
                 out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
             mask = length_mask(lengths, ids.shape[1], ids.device).unsqueeze(-1)
+            if self.pool == "attn":
+                weights = self.attn(out).masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, L, 1)
+                return self.fc(self.dropout((weights * out).sum(dim=1)))
             feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
             if self.pool == "maxmean":
                 mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
@@ -52,6 +62,10 @@ class RNNClassifier(nn.Module):
             feat = torch.cat(list(last), dim=1)
         return self.fc(self.dropout(feat))
 
+    def training_loss(self, x, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Trainer's loss for a training batch: (outputs, loss); R-Drop when rdrop > 0."""
+        return rdrop_loss(self, x, y, loss, self.rdrop)
+
 
 OPTIONS = (
     Option("cell", "str", "gru", "recurrent cell", choices=tuple(CELLS)),
@@ -61,15 +75,20 @@ OPTIONS = (
     Option("dropout", "float", 0.4, "dropout on embeddings, between layers and before the output (0.4: higher "
            "valid accuracy and lower valid loss than 0.3 on 3 of 3 seeds, news bi-GRU, bench/text_recipes.py)",
            min=0.0, max=0.9),
-    Option("pool", "str", "max", "title vector: last hidden state(s), max over time of the outputs, or that max "
-           "and the mean over time side by side (maxmean)", choices=("last", "max", "maxmean")),
+    Option("pool", "str", "max", "title vector: last hidden state(s), max over time of the outputs, that max "
+           "and the mean over time side by side (maxmean), or a learned attention-weighted mean of the outputs (attn)",
+           choices=("last", "max", "maxmean", "attn")),
+    Option("rdrop", "float", 0.0,
+           "R-Drop weight: each training title passes twice with different dropout masks and the loss adds this "
+           "times the KL divergence between the two predictions (0 = off); a training step takes about twice as long",
+           min=0.0, max=10.0),
     *embedding.OPTIONS,
 )
 
 
 def build(args: dict, spec: dict) -> RNNClassifier:
     emb = embedding.make_embedding(args, spec)
-    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout")}
+    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout", "rdrop")}
     return RNNClassifier(emb, spec["num_outputs"], **keep)
 
 
@@ -81,7 +100,7 @@ SPEC = ModelSpec(
         "exercise: emb 300, hidden 50, plain RNN, SGD": {
             "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
                            "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False,
-                           "word_dropout": 0.0},
+                           "word_dropout": 0.0, "rdrop": 0.0},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32,
         },
     },
