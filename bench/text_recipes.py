@@ -52,6 +52,15 @@ adamw0.05 ran with dropout 0.4 and AdamW (weight decay 0.01), against 0.9364 / 0
   rnn cosine=--schedule cosine   0.9311 / 0.9296 / 0.9304 (0.9214 / 0.9244 / 0.9244), valid loss 0.2208 / 0.2150 /
                                  0.2223 (on AdamW; the cosine line above ran on Adam with dropout 0.3)
                                  these five: each behind the default on valid accuracy on seeds 1 and 2
+  rnn rdrop1=--rdrop 1.0         0.9222 / 0.9244 / 0.9266 (0.9237 / 0.9244 / 0.9177), valid loss 0.2450 / 0.2442 /
+                                 0.2551: R-Drop (engine/models/rdrop.py) on top of dropout 0.4 and word dropout 0.4,
+                                 behind on every seed; seed 2 ran into the 20-epoch cap; 192-296 s a run
+  rnn rdrop1-d0.2=--rdrop 1.0 --dropout 0.2 --word-dropout 0.2  0.9237 / 0.9237 / 0.9289 (0.9222 / 0.9266 /
+                                 0.9229), valid loss 0.2244 / 0.2150 / 0.2141: lower loss on seeds 2 and 3, but
+                                 behind on valid accuracy on seeds 1 and 2
+  rnn attn=--pool attn           0.9214 / 0.9251 / 0.9259 (0.9169 / 0.9237 / 0.9259), valid loss 0.2247 / 0.2349 /
+                                 0.2279: an attention-weighted mean of the outputs in place of the max, behind on
+                                 every seed
 
 Usage: .venv/bin/python bench/text_recipes.py [--seeds 1,2,3] [--lanes 2] MODEL RECIPE [RECIPE ...]
 A recipe is `name=flags`, e.g. `default=` or 'ch512=--channels 512'.
