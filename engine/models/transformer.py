@@ -3,10 +3,9 @@ package) -> mean of the token states over the attention mask -> dropout -> linea
 
 Training adds R-Drop (engine/models/rdrop.py) when `rdrop` > 0: each training title passes through the
 encoder twice with different dropout masks, and the loss adds `rdrop` x the symmetric KL divergence
-between the two predictions. It keeps the
-fine-tuned model from fitting the training titles through dropout noise (train accuracy reaches
-0.99 by the fourth epoch). Evaluation and prediction run once, without dropout. The default weight, 1.0,
-was chosen on the news valid split (0.5 and 1.0 tied on valid accuracy, 1.0 had the lower valid loss).
+between the two predictions. It keeps the fine-tuned model from fitting the training titles through
+dropout noise (train accuracy reaches 0.99 by the fourth epoch). The default weight, 1.0, was chosen
+on the news valid split (0.5 and 1.0 tied on valid accuracy, 1.0 had the lower valid loss).
 
 It sets up its own optimiser (`configure_optimizers`, called by engine.pipeline.make_optimizer):
 AdamW with two parameter groups (no weight decay on biases and LayerNorm weights) and a linear
