@@ -49,6 +49,7 @@ class Hub:
         self.tasks: dict[str, ray.ObjectRef] = {}
         self.cancel_seen: dict[str, float] = {}
         self.forced: set[str] = set()
+        self.claimed: set[str] = set()  # runs whose current task has started them (claim)
         self.attempts: dict[str, int] = {}
         self.retry_at: dict[str, float] = {}  # run id -> monotonic time before which it is not started again
         self.data_refs: OrderedDict[str, tuple[float, ray.ObjectRef]] = OrderedDict()
@@ -58,8 +59,11 @@ class Hub:
 
     # --- the store, for remote runs -----------------------------------------------------------
     def claim(self, run_id: str, node: str, pid: int) -> bool:
-        return self.store.transition(run_id, ["queued"], status="running", started=time.time(), node=node,
-                                     worker_pid=pid)
+        if not self.store.transition(run_id, ["queued"], status="running", started=time.time(), node=node,
+                                     worker_pid=pid):
+            return False
+        self.claimed.add(run_id)
+        return True
 
     def get_run(self, run_id: str) -> dict:
         return self.store.get_run(run_id)
@@ -195,6 +199,7 @@ class Hub:
                 continue
             del self.tasks[run_id]
             self.cancel_seen.pop(run_id, None)
+            self.claimed.discard(run_id)
             try:
                 ray.get(ref)
                 reason = "its Ray task ended without finishing it"
@@ -216,13 +221,17 @@ class Hub:
 
     def _enforce_cancels(self) -> None:
         """A run stopped while its task waits for room: drop the task. A running run that has not
-        answered its cancel within CANCEL_GRACE seconds: kill its task."""
+        answered its cancel within CANCEL_GRACE seconds: kill its task. A run that its task started and
+        that has ended (done, stopped, failed) is left alone: its task is still writing its result and files,
+        and a cancel would interrupt those writes and turn the run into a failure."""
         now = time.monotonic()
         for run_id, ref in list(self.tasks.items()):
             run = self.store.get_run(run_id)
             if run_id in self.forced or run["status"] == "queued":
                 continue
             if run["status"] != "running":
+                if run_id in self.claimed:
+                    continue
                 self.forced.add(run_id)
                 ray.cancel(ref)
             elif run["cancel_requested"] and now - self.cancel_seen.setdefault(run_id, now) > CANCEL_GRACE:
