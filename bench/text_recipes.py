@@ -61,6 +61,9 @@ adamw0.05 ran with dropout 0.4 and AdamW (weight decay 0.01), against 0.9364 / 0
   rnn attn=--pool attn           0.9214 / 0.9251 / 0.9259 (0.9169 / 0.9237 / 0.9259), valid loss 0.2247 / 0.2349 /
                                  0.2279: an attention-weighted mean of the outputs in place of the max, behind on
                                  every seed
+  rnn freeze=--freeze-embeddings  0.9124 / 0.9117 / 0.9072 (0.8930 / 0.8937 / 0.8982): GloVe kept fixed, behind on
+                                 every seed; all three ran into the 20-epoch cap with valid loss 0.27
+  rnn b32=--batch-size 32        0.9251 / 0.9281 / 0.9251 (0.9199 / 0.9192 / 0.9214), behind on every seed
 
 Usage: .venv/bin/python bench/text_recipes.py [--seeds 1,2,3] [--lanes 2] MODEL RECIPE [RECIPE ...]
 A recipe is `name=flags`, e.g. `default=` or 'ch512=--channels 512'.
