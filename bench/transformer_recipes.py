@@ -107,6 +107,7 @@ RECIPES = {  # name -> settings over the defaults
     "lr5e-5": {"lr": 5e-5},
     "batch64": {"batch_size": 64},
     "batch16": {"batch_size": 16},
+    "rdrop2": {"model_args": {"rdrop": 2.0}},
 }
 
 
