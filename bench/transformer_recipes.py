@@ -60,6 +60,10 @@ Recipes:
             0.9424 / 0.9401 / 0.9401 (keeps 0.9424 against the default's 0.9506), seed 2 0.9311 / 0.9319 / 0.9454 /
             0.9513 (keeps 0.9513 against 0.9499): not the default (test of the kept epochs 0.9386 / 0.9401; epochs of
             406-467 s, 1839 / 1847 s in all, side by side at one thread each)
+  rdrop2    R-Drop weight 2.0 instead of 1.0. Behind on valid: seed 1 epochs 1-4 0.9326 / 0.9461 / 0.9499 / 0.9484
+            (keeps 0.9499 against the default's 0.9506), seed 2 0.9341 / 0.9349 / 0.9379 / 0.9454 (keeps 0.9454
+            against 0.9499), though with lower valid loss (0.1770 at seed 1's epoch 4, against 0.1970): 1.0 stays
+            (test of the kept epochs 0.9379 / 0.9446; 2253 / 2222 s in all, side by side at one thread each)
 
 --averages also scores, on the side, averages of a run's weights (the run itself is unchanged): an
 exponential moving average after every step (decays 0.99 and 0.998) at each epoch end, and the mean
