@@ -22,11 +22,16 @@ class LostTask:
     """Stands for the ObjectRef of a task whose node died before the task claimed its run."""
 
 
-def bare_hub(home, monkeypatch, clock):
+def new_hub(home):
     hub = ray_hub.Hub.__new__(ray_hub.Hub)  # no dispatcher thread, no actor: tick() is driven by the test
     hub.home, hub.store = home, RunStore(home)
     hub.tasks, hub.cancel_seen, hub.forced, hub.claimed, hub.attempts, hub.retry_at = {}, {}, set(), set(), {}, {}
     hub.data_refs, hub._wake = OrderedDict(), threading.Event()
+    return hub
+
+
+def bare_hub(home, monkeypatch, clock):
+    hub = new_hub(home)
     starts = []
 
     def start(run):
@@ -60,10 +65,7 @@ def test_a_task_lost_before_it_starts_is_retried_after_a_pause_then_the_run_fail
 
 def hub_with_live_tasks(home, monkeypatch):
     """A bare Hub whose tasks are all still running, and the list of the tasks it cancels."""
-    hub = ray_hub.Hub.__new__(ray_hub.Hub)
-    hub.home, hub.store = home, RunStore(home)
-    hub.tasks, hub.cancel_seen, hub.forced, hub.claimed, hub.attempts, hub.retry_at = {}, {}, set(), set(), {}, {}
-    hub.data_refs, hub._wake = OrderedDict(), threading.Event()
+    hub = new_hub(home)
     cancelled = []
     monkeypatch.setattr(hub, "_start", lambda run: hub.tasks.setdefault(run["id"], f"task of {run['id']}"))
     monkeypatch.setattr(ray_hub.ray, "wait", lambda refs, **kw: ([], list(refs)))
