@@ -50,8 +50,9 @@ class RNNClassifier(nn.Module):
             mask = length_mask(lengths, ids.shape[1], ids.device).unsqueeze(-1)
             if self.pool == "attn":
                 weights = self.attn(out).masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, L, 1)
-                return self.fc(self.dropout((weights * out).sum(dim=1)))
-            feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+                feat = (weights * out).sum(dim=1)
+            else:
+                feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
             if self.pool == "maxmean":
                 mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
                 feat = torch.cat([feat, mean], dim=1)
