@@ -64,6 +64,11 @@ adamw0.05 ran with dropout 0.4 and AdamW (weight decay 0.01), against 0.9364 / 0
   rnn freeze=--freeze-embeddings  0.9124 / 0.9117 / 0.9072 (0.8930 / 0.8937 / 0.8982): GloVe kept fixed, behind on
                                  every seed; all three ran into the 20-epoch cap with valid loss 0.27
   rnn b32=--batch-size 32        0.9251 / 0.9281 / 0.9251 (0.9199 / 0.9192 / 0.9214), behind on every seed
+  rnn adv1=--adversarial 1.0     0.9341 / 0.9311 / 0.9296 (0.9222 / 0.9244 / 0.9251), valid loss 0.2152 / 0.2088 /
+                                 0.2132: adversarial training on the word vectors (engine/models/adversarial.py),
+                                 lower valid loss on every seed but behind on valid accuracy on seeds 1 and 2;
+                                 229-292 s a run
+  rnn adv2.5=--adversarial 2.5   seed 1 0.9289 (0.9229), loss 0.2201, 18 epochs: behind, so seeds 2-3 were not run
 
 Usage: .venv/bin/python bench/text_recipes.py [--seeds 1,2,3] [--lanes 2] MODEL RECIPE [RECIPE ...]
 A recipe is `name=flags`, e.g. `default=` or 'ch512=--channels 512'.
