@@ -77,9 +77,11 @@ class TensorBatches:
 
 def sequence_lengths(x: Any) -> torch.Tensor | None:
     """Lengths of padded sequences, or None for plain (non-sequence) inputs. Sequences are what the
-    sequence featurizers make: a tuple (ids (N, L), lengths (N,)) or a dict with an attention_mask."""
-    if isinstance(x, tuple) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x) \
-            and x[0].dim() == 2 and x[1].dim() == 1 and not x[0].is_floating_point():
+    sequence featurizers make: a tuple (ids (N, L), lengths (N,)), possibly with more (N, L) id tensors after
+    them, or a dict with an attention_mask."""
+    if isinstance(x, tuple) and len(x) >= 2 and all(isinstance(t, torch.Tensor) for t in x) \
+            and x[0].dim() == 2 and x[1].dim() == 1 and not x[0].is_floating_point() \
+            and all(t.shape == x[0].shape for t in x[2:]):
         return x[1]
     if isinstance(x, dict) and isinstance(x.get("attention_mask"), torch.Tensor):
         return x["attention_mask"].sum(1)

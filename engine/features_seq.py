@@ -4,11 +4,18 @@ groups by length and trims to the longest sequence of each batch.
 
 Word ids follow the exercise: the training titles' words ranked by frequency, the most frequent
 word gets id 1, the next id 2, ...; a word seen fewer than `min_count` (2) times in the training
-titles gets id 0, which is also the padding id. Ties keep the order of first appearance.
+titles get id 0, which is also the padding id. Ties keep the order of first appearance.
+
+With `vectors` (a word-vector source, e.g. "glove"), the ids stay exactly that, and a third tensor goes
+with them: for each word with id 0 that the vectors know (itself, or else its first known
+hyphen/apostrophe part: "canada's" -> "canada"), its row in the vectors plus 1; 0 for every other
+position. The models then read such a word as its pretrained vector (engine.models.embedding).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections import Counter
 
@@ -38,11 +45,16 @@ def pad_ids(seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (N, Lmax) padded with 0, lengths (N,)). An empty title becomes one pad token, so every
     sequence has length >= 1 (packed RNNs refuse length 0)."""
     lengths = torch.tensor([max(len(s), 1) for s in seqs], dtype=torch.long)
-    ids = torch.full((len(seqs), int(lengths.max()) if len(seqs) else 1), PAD_ID, dtype=torch.long)
+    return pad_to(seqs, int(lengths.max()) if len(seqs) else 1), lengths
+
+
+def pad_to(seqs: list[list[int]], width: int) -> torch.Tensor:
+    """(N, width) ids, each row padded with 0."""
+    ids = torch.full((len(seqs), width), PAD_ID, dtype=torch.long)
     for i, s in enumerate(seqs):
         if s:
             ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-    return ids, lengths
+    return ids
 
 
 class TokenIds(Featurizer):
@@ -50,10 +62,27 @@ class TokenIds(Featurizer):
 
     kind = "token_ids"
 
-    def __init__(self, vocab: list[str] | None = None, min_count: int = 2, max_tokens: int = MAX_TOKENS):
+    def __init__(self, vocab: list[str] | None = None, min_count: int = 2, max_tokens: int = MAX_TOKENS,
+                 vectors: str = "", home=None):
         self.min_count, self.max_tokens = int(min_count), int(max_tokens)
         self.vocab: list[str] = list(vocab or [])
         self.index = {w: i + 1 for i, w in enumerate(self.vocab)}
+        self.vectors, self.home = vectors, home  # vectors: the source of the unknown words' vectors, "" = none
+
+    @functools.cached_property
+    def vector_index(self) -> dict[str, int]:
+        from engine.models.embedding import load_vectors
+
+        return load_vectors(self.vectors, self.home).key_to_index
+
+    def vector_ids(self, title: str) -> list[int]:
+        """Per word: 0 if it has an id (or no vector), else its row in the vectors + 1 (see the module docstring)."""
+        known = self.vector_index
+        out = []
+        for tok in text.tokenize(title)[:self.max_tokens]:
+            parts = [] if tok in self.index else text.expand_unknown(tok, known)
+            out.append(known[parts[0]] + 1 if parts else 0)
+        return out
 
     def fit(self, dataset) -> None:
         self.vocab = build_vocab(dataset.train.x, self.min_count)
@@ -62,27 +91,38 @@ class TokenIds(Featurizer):
     def ids(self, title: str) -> list[int]:
         return title_to_ids(title, self.index, self.max_tokens)
 
-    def transform(self, raw) -> tuple[torch.Tensor, torch.Tensor]:
-        return pad_ids([self.ids(t) for t in raw])
+    def transform(self, raw) -> tuple[torch.Tensor, ...]:
+        """(ids, lengths), and with `vectors` also the unknown words' vector rows (N, Lmax)."""
+        ids, lengths = pad_ids([self.ids(t) for t in raw])
+        if not self.vectors:
+            return ids, lengths
+        return ids, lengths, pad_to([self.vector_ids(t) for t in raw], ids.shape[1])
 
     def explain(self, raw_item) -> TokenView:
-        return TokenView([(tok, tok in self.index) for tok in text.tokenize(raw_item)[:self.max_tokens]])
+        """Each word and whether the model reads something of it: its id, or (with `vectors`) its vector."""
+        words = text.tokenize(raw_item)[:self.max_tokens]
+        if not self.vectors:
+            return TokenView([(tok, tok in self.index) for tok in words])
+        rows = self.vector_ids(raw_item)
+        return TokenView([(tok, tok in self.index or row > 0) for tok, row in zip(words, rows, strict=True)])
 
     def spec(self) -> dict:
         return {"vocab_size": len(self.vocab) + 1, "vocab": list(self.vocab), "pad_id": PAD_ID}
 
     def cache_key(self) -> str:
-        return f"ids-m{self.min_count}-t{self.max_tokens}-n{text.NORMALIZER_VERSION}"
+        key = f"ids-m{self.min_count}-t{self.max_tokens}-n{text.NORMALIZER_VERSION}"
+        return key + f"-v{hashlib.sha1(self.vectors.encode()).hexdigest()[:8]}" if self.vectors else key
 
     def state(self) -> dict:
         return {"kind": self.kind, "vocab": list(self.vocab), "min_count": self.min_count,
-                "max_tokens": self.max_tokens, "normalizer": text.NORMALIZER_VERSION}
+                "max_tokens": self.max_tokens, "normalizer": text.NORMALIZER_VERSION, "vectors": self.vectors}
 
     @classmethod
     def from_state(cls, state: dict, home=None) -> TokenIds:
         if state.get("normalizer") != text.NORMALIZER_VERSION:
             raise ValueError("this checkpoint was made with another text normalizer version; retrain the run")
-        return cls(state["vocab"], state.get("min_count", 2), state.get("max_tokens", MAX_TOKENS))
+        return cls(state["vocab"], state.get("min_count", 2), state.get("max_tokens", MAX_TOKENS),
+                   state.get("vectors", ""), home)
 
 
 def minilm_path() -> str:
@@ -146,7 +186,14 @@ class Subwords(Featurizer):
         return cls(state.get("max_tokens", MAX_TOKENS))
 
 
-FEATURIZERS[("text", "ids")] = lambda cfg, home: TokenIds()
+def _token_ids(cfg, home) -> TokenIds:
+    """Word ids; with the model's unknown_vectors on, also the vectors of words without an id."""
+    args = cfg.model_args
+    source = args.get("init_vectors", "none") if args.get("unknown_vectors") else "none"
+    return TokenIds(vectors="" if source == "none" else source, home=home)
+
+
+FEATURIZERS[("text", "ids")] = _token_ids
 FEATURIZERS[("text", "subword")] = lambda cfg, home: Subwords()
 FEATURIZER_KINDS[TokenIds.kind] = TokenIds
 FEATURIZER_KINDS[Subwords.kind] = Subwords

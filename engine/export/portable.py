@@ -27,6 +27,10 @@ def write_torchscript(src: ExportSource, out: Path, **_) -> list[Path]:
     the eager model; `torch.jit.load(path)` needs no NN Lab code (only torch)."""
     model = src.model.eval()
     example = src.example_inputs()
+    if not isinstance(example, torch.Tensor):
+        raise ExportError(f"the TorchScript export traces models that read one tensor, and this {src.config.model} "
+                          "reads padded sequences (word ids with their lengths, or subword ids with a mask). "
+                          "Use the checkpoint export (python -m engine predict --checkpoint FILE)")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 prefers torch.export; jit still works
         traced = torch.jit.trace(model, example)

@@ -4,6 +4,11 @@ vectors (GloVe-50 shipped offline, or a word2vec file) and freezing.
 The vectors are read once, when a run first builds its model: the builder then records the
 embedding size in the run's data spec (`spec["embedding_dim"]`), which is saved in checkpoints, so
 rebuilding the model for prediction needs no vector file (the trained weights replace the init).
+
+With `unknown_vectors`, a word without an id (seen fewer than 2 times in the training titles) that the
+vectors know is read as its pretrained vector, kept fixed (UnknownVectors, added to the id-0 row, which
+is zero). That table is the whole vector file (GloVe-50: 400k x 50), so checkpoints leave it out and
+rebuilding such a model, for prediction too, reads the vectors again (GloVe: from its package).
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ OPTIONS = (
     Option("freeze_embeddings", "bool", False, "keep the pretrained embeddings fixed (else fine-tune them)"),
     Option("word_dropout", "float", 0.4, "while training, replace each word by the unknown id with this "
            "probability (regularises: the model cannot lean on single words)", min=0.0, max=0.9),
+    Option("unknown_vectors", "bool", False,
+           "read a word without an id (seen fewer than 2 times in the training titles) that the pretrained vectors "
+           "know as its pretrained vector, kept fixed; the vocabulary and its ids stay as they are (needs "
+           "init_vectors glove or word2vec:PATH). News bi-GRU: lower valid loss on seeds 1-3, but behind on valid "
+           "accuracy on two of them (bench/text_recipes.py)"),
     Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors; "
            "larger than the vectors: extra trainable dimensions start random",
            min=0, max=2048),
@@ -85,8 +95,55 @@ def make_embedding(args: dict, spec: dict) -> nn.Embedding:
     return emb
 
 
+class UnknownVectors(nn.Module):
+    """The fixed pretrained vectors of words without an id, looked up by their row in the vectors + 1
+    (0: none, a zero vector). A buffer that checkpoints leave out: it is rebuilt from the vectors' source."""
+
+    def __init__(self, vectors: np.ndarray, dim: int):
+        super().__init__()
+        table = torch.zeros(len(vectors) + 1, dim)
+        table.numpy()[1:, :vectors.shape[1]] = vectors  # one copy, through a numpy view of the table
+        self.register_buffer("table", table, persistent=False)
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return nn.functional.embedding(rows, self.table)
+
+
+def make_unknown_vectors(args: dict, spec: dict) -> UnknownVectors | None:
+    """The unknown words' vectors when unknown_vectors is on (after make_embedding: it needs the embedding size)."""
+    if not args.get("unknown_vectors"):
+        return None
+    source = args.get("init_vectors", "none")
+    if source == "none":
+        raise ConfigError("unknown_vectors reads words by their pretrained vectors, but init_vectors is none. "
+                          "Fix: init_vectors glove (or word2vec:PATH), or unknown_vectors off")
+    return UnknownVectors(load_vectors(source).vectors, int(spec["embedding_dim"]))
+
+
+def word_drop_mask(ids: torch.Tensor, p: float, training: bool) -> torch.Tensor | None:
+    """Word dropout's mask: while training, each position is dropped with probability p (None: none dropped)."""
+    if not training or p <= 0:
+        return None
+    return torch.rand(ids.shape, device=ids.device) < p
+
+
 def drop_words(ids: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Word dropout: while training, each word id becomes 0 (unknown) with probability p."""
-    if not training or p <= 0:
-        return ids
-    return ids.masked_fill(torch.rand(ids.shape, device=ids.device) < p, 0)
+    mask = word_drop_mask(ids, p, training)
+    return ids if mask is None else ids.masked_fill(mask, 0)
+
+
+def embed_words(model: nn.Module, x) -> torch.Tensor:
+    """Word vectors (B, L, D) of x = (ids, lengths) or (ids, lengths, unknown rows) for a model with `embedding`,
+    `word_dropout` and `unknown` (UnknownVectors or None): each id's trained vector, plus, for a word without an
+    id, its fixed pretrained vector. Word dropout (training) blanks a word both ways."""
+    ids = x[0]
+    mask = word_drop_mask(ids, model.word_dropout, model.training)
+    e = model.embedding(ids if mask is None else ids.masked_fill(mask, 0))
+    if model.unknown is None:
+        return e
+    if len(x) < 3:
+        raise ValueError("this model reads words without an id by their pretrained vectors: its input needs their "
+                         "rows, (ids, lengths, rows), as TokenIds(vectors=...) makes them")
+    rows = x[2] if mask is None else x[2].masked_fill(mask, 0)
+    return e + model.unknown(rows)

@@ -21,10 +21,10 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 class RNNClassifier(nn.Module):
     def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0,
-                 rdrop: float = 0.0, adversarial: float = 0.0):
+                 rdrop: float = 0.0, adversarial: float = 0.0, unknown: nn.Module | None = None):
         super().__init__()
         self.rdrop, self.adversarial = float(rdrop), float(adversarial)
-        self.embedding, self.word_dropout = emb, word_dropout
+        self.embedding, self.word_dropout, self.unknown = emb, word_dropout, unknown
         self.cell, self.layers, self.dirs, self.pool = cell, layers, 2 if bidirectional else 1, pool
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
         self.rnn = CELLS[cell](emb.embedding_dim, hidden, num_layers=layers, batch_first=True,
@@ -40,12 +40,12 @@ class RNNClassifier(nn.Module):
         return self.head(self.embed(x), x)
 
     def embed(self, x) -> torch.Tensor:
-        """Word vectors (B, L, D) of x = (ids, lengths), word dropout included while training."""
-        return self.embedding(embedding.drop_words(x[0], self.word_dropout, self.training))
+        """Word vectors (B, L, D) of x = (ids, lengths[, unknown rows]), word dropout included while training."""
+        return embedding.embed_words(self, x)
 
     def head(self, e: torch.Tensor, x) -> torch.Tensor:
         """Word vectors -> logits (B, C): dropout, the recurrent layers, the pool, the output layer."""
-        ids, lengths = x
+        ids, lengths = x[0], x[1]
         e = self.dropout(e)
         if self.pack:
             seq = pack_padded_sequence(e, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -110,7 +110,7 @@ def build(args: dict, spec: dict) -> RNNClassifier:
         raise ConfigError("rdrop and adversarial are two ways to train; pick one. Fix: set the other to 0")
     keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout", "rdrop",
                                  "adversarial")}
-    return RNNClassifier(emb, spec["num_outputs"], **keep)
+    return RNNClassifier(emb, spec["num_outputs"], **keep, unknown=embedding.make_unknown_vectors(args, spec))
 
 
 SPEC = ModelSpec(
@@ -121,7 +121,8 @@ SPEC = ModelSpec(
         "exercise: emb 300, hidden 50, plain RNN, SGD": {
             "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
                            "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False,
-                           "word_dropout": 0.0, "rdrop": 0.0, "adversarial": 0.0},
+                           "word_dropout": 0.0, "rdrop": 0.0, "adversarial": 0.0,
+                           "unknown_vectors": False},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32,
         },
     },

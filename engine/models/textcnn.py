@@ -14,19 +14,18 @@ from engine.options import Option
 
 class TextCNN(nn.Module):
     def __init__(self, emb: nn.Embedding, num_outputs: int, widths=(3,), channels: int = 256, dropout: float = 0.5,
-                 word_dropout: float = 0.0):
+                 word_dropout: float = 0.0, unknown: nn.Module | None = None):
         super().__init__()
-        self.embedding, self.word_dropout = emb, word_dropout
+        self.embedding, self.word_dropout, self.unknown = emb, word_dropout, unknown
         self.widths = tuple(int(w) for w in widths)
         # padding w-1 on both sides: every window that touches a word counts, even for one-word titles
         self.convs = nn.ModuleList(nn.Conv1d(emb.embedding_dim, channels, w, padding=w - 1) for w in self.widths)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channels * len(self.widths), num_outputs)
 
-    def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
-        ids, lengths = x
-        ids = embedding.drop_words(ids, self.word_dropout, self.training)
-        e = self.dropout(self.embedding(ids)).transpose(1, 2)  # (B, D, L)
+    def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)[, unknown rows (B, L)]) -> logits (B, C)
+        lengths = x[1]
+        e = self.dropout(embedding.embed_words(self, x)).transpose(1, 2)  # (B, D, L)
         pooled = []
         for w, conv in zip(self.widths, self.convs, strict=True):
             c = torch.relu(conv(e))  # (B, C, L + w - 1); window t covers words t-w+1 .. t
@@ -46,7 +45,7 @@ OPTIONS = (
 def build(args: dict, spec: dict) -> TextCNN:
     emb = embedding.make_embedding(args, spec)
     return TextCNN(emb, spec["num_outputs"], args["widths"], args["channels"], args["dropout"],
-                   args["word_dropout"])
+                   args["word_dropout"], embedding.make_unknown_vectors(args, spec))
 
 
 SPEC = ModelSpec(
@@ -56,7 +55,7 @@ SPEC = ModelSpec(
     presets={
         "exercise: width 3, max-pool, SGD": {
             "model_args": {"widths": [3], "channels": 50, "dropout": 0.0, "emb_size": 300, "init_vectors": "none",
-                           "freeze_embeddings": False, "word_dropout": 0.0},
+                           "freeze_embeddings": False, "word_dropout": 0.0, "unknown_vectors": False},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
         },
     },
