@@ -10,33 +10,32 @@ import pytest
 from test_news_real import RECENT, engine
 
 
-@pytest.mark.slow
-def test_textcnn_short_run_predicts_and_shows_unknown_words(news_home, tmp_path):
-    summary = json.loads(engine(news_home, "train", "--dataset", "news", "--model", "textcnn", "--channels", "64",
-                                "--epochs", "3", "--seed", "1", "--json")[-1])
+def _train_then_predict(home, tmp_path, last_headline: str, *flags: str) -> dict:
+    """Train a short run with `flags`, predict RECENT and `last_headline`; return the last prediction after
+    checking the run and that most of RECENT came out right."""
+    summary = json.loads(engine(home, "train", "--dataset", "news", *flags, "--seed", "1", "--json")[-1])
     assert summary["status"] == "done" and summary["test_acc"] >= 0.85, summary
     inputs = tmp_path / "headlines.txt"
-    inputs.write_text("\n".join(t for t, _ in RECENT) + "\nQwzxv stocks fall\n")
-    lines = [json.loads(line) for line in engine(news_home, "predict", summary["run_id"], "--input-file", str(inputs),
+    inputs.write_text("\n".join(t for t, _ in RECENT) + f"\n{last_headline}\n")
+    lines = [json.loads(line) for line in engine(home, "predict", summary["run_id"], "--input-file", str(inputs),
                                                  "--json")]
     assert len(lines) == len(RECENT) + 1
-    last = lines[-1]
-    assert last["unknown"] == ["qwzxv"]  # id 0: never seen twice in the training titles
     right = sum(item["label"] == label for item, (_, label) in zip(lines[:-1], RECENT, strict=True))
     assert right >= 4, lines
+    return lines[-1]
+
+
+@pytest.mark.slow
+def test_textcnn_short_run_predicts_and_shows_unknown_words(news_home, tmp_path):
+    last = _train_then_predict(news_home, tmp_path, "Qwzxv stocks fall", "--model", "textcnn", "--channels", "64",
+                               "--epochs", "3")
+    assert last["unknown"] == ["qwzxv"]  # id 0: never seen twice in the training titles
 
 
 @pytest.mark.slow
 def test_rnn_with_unknown_vectors_reads_a_word_seen_once_through_glove(news_home, tmp_path):
-    summary = json.loads(engine(news_home, "train", "--dataset", "news", "--model", "rnn", "--cell", "gru",
-                                "--bidirectional", "--hidden", "32", "--init-vectors", "glove", "--unknown-vectors",
-                                "--epochs", "2", "--seed", "1", "--json")[-1])
-    assert summary["status"] == "done" and summary["test_acc"] >= 0.85, summary
-    inputs = tmp_path / "headlines.txt"
     # "charlize" is in no training title twice (id 0) but GloVe knows it; "qwzxv" nobody knows
-    inputs.write_text("\n".join(t for t, _ in RECENT) + "\nCharlize Qwzxv stocks fall\n")
-    lines = [json.loads(line) for line in engine(news_home, "predict", summary["run_id"], "--input-file", str(inputs),
-                                                 "--json")]
-    assert lines[-1]["unknown"] == ["qwzxv"]
-    right = sum(item["label"] == label for item, (_, label) in zip(lines[:-1], RECENT, strict=True))
-    assert right >= 4, lines
+    last = _train_then_predict(news_home, tmp_path, "Charlize Qwzxv stocks fall", "--model", "rnn", "--cell", "gru",
+                               "--bidirectional", "--hidden", "32", "--init-vectors", "glove", "--unknown-vectors",
+                               "--epochs", "2")
+    assert last["unknown"] == ["qwzxv"]
