@@ -112,6 +112,7 @@ RECIPES = {  # name -> settings over the defaults
     "batch64": {"batch_size": 64},
     "batch16": {"batch_size": 16},
     "rdrop2": {"model_args": {"rdrop": 2.0}},
+    "rdrop-top3-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 3}},
 }
 
 

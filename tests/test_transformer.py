@@ -199,3 +199,29 @@ def test_a_run_with_the_probe_reports_the_probes_accuracy(home, tmp_path):
     assert store.result(run_id)["warm_start_train_acc"] == 1.0
     off = store.create_run(cfg.with_changes(model_args={**cfg.model_args, "probe_head": False}), status="running")
     assert "warm_start_train_acc" not in execute(store, off, threads=1)
+
+
+def test_rdrop_from_layer_shares_the_lower_layers_and_differs_above(model_and_features):
+    cfg, feat, model = model_and_features
+    x, y = feat.transform(TITLES), torch.tensor([0, 1, 2, 3])  # padded: the attention mask matters
+    assert int(x["attention_mask"].sum()) < x["attention_mask"].numel()
+    ce = torch.nn.functional.cross_entropy
+    default = model.rdrop_from_layer
+    try:
+        for k in (1, 3, 5):
+            model.rdrop_from_layer = k
+            with torch.no_grad():
+                a, b = model.eval().logits_twice(x).chunk(2)
+                torch.testing.assert_close(a, model(x), atol=1e-5, rtol=1e-5)  # the hand-run layers = the encoder's
+                torch.testing.assert_close(b, a)
+        model.train()
+        torch.manual_seed(5)
+        out, loss = model.training_loss(x, y, ce)
+        torch.manual_seed(5)
+        with torch.no_grad():
+            a, b = model.logits_twice(x).chunk(2)
+        assert not torch.allclose(a, b)  # the upper layers' dropout differs between the copies
+        assert torch.allclose(out, (a + b) / 2) and torch.allclose(loss, (ce(a, y) + ce(b, y)) / 2
+                                                                     + model.rdrop * symmetric_kl(a, b))
+    finally:
+        model.rdrop_from_layer = default

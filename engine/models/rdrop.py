@@ -26,10 +26,11 @@ def stack_twice(x):
     return type(x)(torch.cat([v, v]) for v in x)
 
 
-def rdrop_loss(model, x, y: torch.Tensor, loss, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """The Trainer's (outputs, loss) for a training batch: R-Drop with `weight`, or one plain pass when it is 0."""
+def rdrop_loss(model, x, y: torch.Tensor, loss, weight: float, twice=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Trainer's (outputs, loss) for a training batch: R-Drop with `weight`, or one plain pass when it is 0.
+    `twice(x)`, when given, computes the two copies' logits (2B, C) in place of model(stack_twice(x))."""
     if weight <= 0:
         out = model(x)
         return out, loss(out, y)
-    a, b = model(stack_twice(x)).chunk(2)
+    a, b = (twice(x) if twice is not None else model(stack_twice(x))).chunk(2)
     return (a + b) / 2, (loss(a, y) + loss(b, y)) / 2 + weight * symmetric_kl(a, b)

@@ -59,9 +59,10 @@ def fit_linear_head(head: nn.Linear, feats: torch.Tensor, ys: torch.Tensor, l2: 
 class TransformerClassifier(nn.Module):
     def __init__(self, num_outputs: int, dropout: float = 0.1, freeze_layers: int = 0, warmup: float = 0.1,
                  freeze_word_embeddings: bool = True, rdrop: float = 1.0, layer_decay: float = 1.0,
-                 probe_head: bool = False, encoder: nn.Module | None = None):
+                 probe_head: bool = False, rdrop_from_layer: int = 0, encoder: nn.Module | None = None):
         super().__init__()
         self.rdrop, self.layer_decay, self.probe_head = float(rdrop), float(layer_decay), bool(probe_head)
+        self.rdrop_from_layer = int(rdrop_from_layer)
         self.encoder = encoder if encoder is not None else load_encoder()
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.encoder.config.hidden_size, num_outputs)
@@ -90,6 +91,24 @@ class TransformerClassifier(nn.Module):
     def forward(self, x: dict) -> torch.Tensor:  # {"input_ids", "attention_mask"} (B, L) -> logits (B, C)
         return self.head(self.dropout(self.pooled(x)))
 
+    def logits_twice(self, x: dict) -> torch.Tensor:
+        """R-Drop's two copies of each title's logits (2B, C) when rdrop_from_layer = k > 0: the embeddings and
+        the lower k layers run once (one dropout mask), then the batch is stacked twice through the layers above,
+        so the copies differ in the upper layers' dropout only and the lower layers cost half."""
+        enc, mask = self.encoder, x["attention_mask"]
+        h = enc.embeddings(input_ids=x["input_ids"])
+        ext, _ = enc._create_attention_masks(attention_mask=mask, encoder_attention_mask=None, embedding_output=h,
+                                             encoder_hidden_states=None, past_key_values=None)
+        layers = enc.encoder.layer
+        for layer in layers[:self.rdrop_from_layer]:
+            h = layer(h, ext)
+        h, mask = torch.cat([h, h]), torch.cat([mask, mask])
+        ext = None if ext is None else torch.cat([ext, ext])
+        for layer in layers[self.rdrop_from_layer:]:
+            h = layer(h, ext)
+        m = mask.unsqueeze(-1).to(h.dtype)
+        return self.head(self.dropout((h * m).sum(1) / m.sum(1).clamp(min=1.0)))
+
     def warm_start(self, batches, device) -> float | None:
         """LP-FT (Kumar et al., 2022, "Fine-Tuning can Distort Pretrained Features"), when probe_head is on:
         before fine-tuning, fit the head alone on the frozen encoder's pooled training features, so the first
@@ -107,7 +126,7 @@ class TransformerClassifier(nn.Module):
 
     def training_loss(self, x: dict, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
         """The Trainer's loss for a training batch: (outputs, loss); R-Drop when rdrop > 0."""
-        return rdrop_loss(self, x, y, loss, self.rdrop)
+        return rdrop_loss(self, x, y, loss, self.rdrop, self.logits_twice if self.rdrop_from_layer > 0 else None)
 
     def depth(self, name: str) -> int:
         """Where a parameter sits: 0 the embeddings, i + 1 transformer layer i, layers + 1 the head (and pooler)."""
@@ -158,6 +177,9 @@ OPTIONS = (
            "times the KL divergence between the two predictions (0 = off); a training step takes about 1.8-2x as "
            "long on CPU (bench/transformer_steps.py)",
            min=0.0, max=10.0),
+    Option("rdrop_from_layer", "int", 0,
+           "R-Drop's two passes share the embeddings and this many lower layers (one pass, one dropout mask) and "
+           "differ above them: cheaper steps (0 = the whole model twice)", min=0, max=5),
     Option("layer_decay", "float", 1.0,
            "layer-wise learning-rate decay: each layer below the head learns at this times the rate of the one "
            "above (1 = one rate for all)", min=0.1, max=1.0),
