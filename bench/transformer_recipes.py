@@ -64,6 +64,12 @@ Recipes:
             (keeps 0.9499 against the default's 0.9506), seed 2 0.9341 / 0.9349 / 0.9379 / 0.9454 (keeps 0.9454
             against 0.9499), though with lower valid loss (0.1770 at seed 1's epoch 4, against 0.1970): 1.0 stays
             (test of the kept epochs 0.9379 / 0.9446; 2253 / 2222 s in all, side by side at one thread each)
+  rdrop-top3-e5  R-Drop's two passes share the embeddings and the lower three layers (rdrop_from_layer 3: one
+            pass, one dropout mask), so a step costs less, and the time saved buys a fifth epoch. Epochs took
+            276-310 s against the default's 421-434 s (0.68x; side by side at one thread each). Mixed on valid:
+            seed 1 epochs 1-5 0.9356 / 0.9454 / 0.9409 / 0.9499 / 0.9499 (keeps 0.9499 against the default's
+            0.9506: one title behind), seed 2 0.9371 / 0.9371 / 0.9469 / 0.9499 / 0.9558 (keeps 0.9558 against
+            0.9499): not the default (test of the kept epochs 0.9409 / 0.9454; 1517 / 1566 s in all)
 
 --averages also scores, on the side, averages of a run's weights (the run itself is unchanged): an
 exponential moving average after every step (decays 0.99 and 0.998) at each epoch end, and the mean

@@ -36,7 +36,7 @@ MAX_START_ATTEMPTS = 3  # a task that dies before it claims its run is retried t
 START_RETRY_SECONDS = 5.0
 DATA_REFS_KEPT = 4
 DATA_FRESH_SECONDS = 120.0
-# settings that do not change the prepared data (prepare_data reads dataset, data_args, model, features, seed)
+# settings that do not change the prepared data (prepare_data reads dataset, data_args, model, model_args, features, seed)
 TRAINING_ONLY = {"optimizer", "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "early_stopping",
                  "patience", "device"}
 
