@@ -377,7 +377,7 @@ def test_script_image_featurizer_without_an_entry_is_copied_from_the_engine(digi
     assert_same_probs(results, src.predictor.probabilities(images), src.predictor.classes)
 
 
-def test_torchscript_refuses_a_sequence_model_and_names_the_export_that_works(tmp_path):
+def test_torchscript_and_script_refuse_a_sequence_model_and_name_the_export_that_works(tmp_path):
     from engine.features_seq import TokenIds
 
     feat = TokenIds(["stocks", "oil", "fall"])
@@ -387,7 +387,8 @@ def test_torchscript_refuses_a_sequence_model_and_names_the_export_that_works(tm
     net = build_model(cfg.model, cfg.model_args, spec)
     src = ExportSource({"model": net.state_dict(), "config": cfg.to_dict(), "featurizer": feat.state(), "spec": spec,
                         "epoch": 1}, run_id="rnn-run")
-    with pytest.raises(ExportError, match="Use the checkpoint export"):
-        export(src, "torchscript", tmp_path)
+    for fmt in ("torchscript", "script"):
+        with pytest.raises(ExportError, match="Use the checkpoint export"):
+            export(src, fmt, tmp_path)
     assert not list(tmp_path.iterdir())  # nothing half-written
     assert [f.suffix for f in export(src, "checkpoint", tmp_path)] == [".pt"]

@@ -146,7 +146,8 @@ def script_inputs(src: ExportSource) -> ScriptInputs:
     if src.spec.get("kind") == "image":
         return generic_image_inputs(src)
     raise ExportError(f"the script export does not know the {kind!r} featurizer yet "
-                      f"(supported: {', '.join(SCRIPT_INPUTS)}). Use the torchscript or checkpoint export.")
+                      f"(supported: {', '.join(SCRIPT_INPUTS)}). Use the checkpoint export (or the torchscript export, "
+                      "for a model that reads one tensor).")
 
 
 def build_script(src: ExportSource, options: dict) -> str:
