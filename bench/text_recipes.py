@@ -72,7 +72,7 @@ adamw0.05 ran with dropout 0.4 and AdamW (weight decay 0.01), against 0.9364 / 0
   rnn unk=--unknown-vectors      0.9326 / 0.9289 / 0.9274 (0.9319 / 0.9296 / 0.9281), valid loss 0.2016 / 0.2033 /
                                  0.2049: words without an id (11 % of the valid and test words; GloVe knows 96-97 % of
                                  those) read through their fixed GloVe vectors. Lower valid loss on every seed by
-                                 0.015-0.017, but behind on valid accuracy on seeds 1 and 2 and tied on seed 3, so
+                                 0.014-0.017, but behind on valid accuracy on seeds 1 and 2 and tied on seed 3, so
                                  not the default, though test rose on every seed; 98-133 s a run
   textcnn unk=--unknown-vectors  0.9349 / 0.9319 / 0.9289 (0.9289 / 0.9274 / 0.9177), valid loss 0.1980 / 0.2045 /
                                  0.2074 against e40's 0.2217 / 0.2197 / 0.2198: the same picture, lower valid loss

@@ -119,6 +119,7 @@ RECIPES = {  # name -> settings over the defaults
     "batch16": {"batch_size": 16},
     "rdrop2": {"model_args": {"rdrop": 2.0}},
     "rdrop-top3-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 3}},
+    "rdrop-top3-e6": {"epochs": 6, "model_args": {"rdrop_from_layer": 3}},
 }
 
 

@@ -4,7 +4,7 @@ groups by length and trims to the longest sequence of each batch.
 
 Word ids follow the exercise: the training titles' words ranked by frequency, the most frequent
 word gets id 1, the next id 2, ...; a word seen fewer than `min_count` (2) times in the training
-titles get id 0, which is also the padding id. Ties keep the order of first appearance.
+titles gets id 0, which is also the padding id. Ties keep the order of first appearance.
 
 With `vectors` (a word-vector source, e.g. "glove"), the ids stay exactly that, and a third tensor goes
 with them: for each word with id 0 that the vectors know (itself, or else its first known

@@ -36,7 +36,7 @@ class RNNClassifier(nn.Module):
             self.attn = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
         self.pack = True  # pack padded batches (False: run over the padding too; tests compare both)
 
-    def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)) -> logits (B, C)
+    def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)[, unknown rows (B, L)]) -> logits (B, C)
         return self.head(self.embed(x), x)
 
     def embed(self, x) -> torch.Tensor:

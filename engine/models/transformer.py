@@ -56,6 +56,12 @@ def fit_linear_head(head: nn.Linear, feats: torch.Tensor, ys: torch.Tensor, l2: 
         return float((head(feats).argmax(1) == ys).float().mean())
 
 
+def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of token states (B, L, H) over the attention mask (B, L) -> (B, H)."""
+    m = mask.unsqueeze(-1).to(states.dtype)
+    return (states * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
 class TransformerClassifier(nn.Module):
     def __init__(self, num_outputs: int, dropout: float = 0.1, freeze_layers: int = 0, warmup: float = 0.1,
                  freeze_word_embeddings: bool = True, rdrop: float = 1.0, layer_decay: float = 1.0,
@@ -84,9 +90,7 @@ class TransformerClassifier(nn.Module):
     def pooled(self, x: dict) -> torch.Tensor:  # {"input_ids", "attention_mask"} (B, L) -> (B, H)
         """Mean of the encoder's token states over the attention mask: what the head reads."""
         mask = x["attention_mask"]
-        states = self.encoder(input_ids=x["input_ids"], attention_mask=mask).last_hidden_state
-        m = mask.unsqueeze(-1).to(states.dtype)
-        return (states * m).sum(1) / m.sum(1).clamp(min=1.0)
+        return mean_pool(self.encoder(input_ids=x["input_ids"], attention_mask=mask).last_hidden_state, mask)
 
     def forward(self, x: dict) -> torch.Tensor:  # {"input_ids", "attention_mask"} (B, L) -> logits (B, C)
         return self.head(self.dropout(self.pooled(x)))
@@ -106,8 +110,7 @@ class TransformerClassifier(nn.Module):
         ext = None if ext is None else torch.cat([ext, ext])
         for layer in layers[self.rdrop_from_layer:]:
             h = layer(h, ext)
-        m = mask.unsqueeze(-1).to(h.dtype)
-        return self.head(self.dropout((h * m).sum(1) / m.sum(1).clamp(min=1.0)))
+        return self.head(self.dropout(mean_pool(h, mask)))
 
     def warm_start(self, batches, device) -> float | None:
         """LP-FT (Kumar et al., 2022, "Fine-Tuning can Distort Pretrained Features"), when probe_head is on:
