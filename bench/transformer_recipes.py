@@ -70,6 +70,10 @@ Recipes:
             seed 1 epochs 1-5 0.9356 / 0.9454 / 0.9409 / 0.9499 / 0.9499 (keeps 0.9499 against the default's
             0.9506: one title behind), seed 2 0.9371 / 0.9371 / 0.9469 / 0.9499 / 0.9558 (keeps 0.9558 against
             0.9499): not the default (test of the kept epochs 0.9409 / 0.9454; 1517 / 1566 s in all)
+  rdrop-top3-e6  the same with a sixth epoch. Mixed on valid again: seed 1 epochs 1-6 0.9341 / 0.9446 / 0.9394 /
+            0.9499 / 0.9469 / 0.9491 (keeps 0.9499, one title behind the default's 0.9506), seed 2 0.9371 / 0.9379 /
+            0.9461 / 0.9476 / 0.9543 / 0.9528 (keeps 0.9543 against 0.9499): not the default; seed 3 was not run
+            (test of the kept epochs 0.9394 / 0.9461; epochs of 304-376 s, 2139 / 2047 s in all)
 
 --averages also scores, on the side, averages of a run's weights (the run itself is unchanged): an
 exponential moving average after every step (decays 0.99 and 0.998) at each epoch end, and the mean
