@@ -188,9 +188,8 @@ class Subwords(Featurizer):
 
 def _token_ids(cfg, home) -> TokenIds:
     """Word ids; with the model's unknown_vectors on, also the vectors of words without an id."""
-    args = cfg.model_args
-    source = args.get("init_vectors", "none") if args.get("unknown_vectors") else "none"
-    return TokenIds(vectors="" if source == "none" else source, home=home)
+    source = cfg.model_args.get("init_vectors", "none")
+    return TokenIds(vectors=source if cfg.model_args.get("unknown_vectors") and source != "none" else "", home=home)
 
 
 FEATURIZERS[("text", "ids")] = _token_ids

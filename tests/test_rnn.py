@@ -94,10 +94,12 @@ def test_larger_embedding_keeps_vectors_in_first_dims(monkeypatch):
 
 
 def test_word_dropout_only_while_training():
-    from engine.models.embedding import drop_words
-
-    ids = torch.randint(1, 50, (200, 20))
-    dropped = drop_words(ids, 0.3, training=True)
-    share = float((dropped == 0).float().mean())
-    assert 0.25 < share < 0.35 and torch.equal(dropped[dropped != 0], ids[dropped != 0])
-    assert torch.equal(drop_words(ids, 0.3, training=False), ids)
+    model = _model(word_dropout=0.3)
+    ids = torch.randint(1, 20, (200, 20))
+    x = (ids, torch.full((200,), 20))
+    full = model.embedding(ids)
+    e = model.train().embed(x)
+    dropped = (e == 0).all(-1)  # a dropped word reads as id 0, whose row is zero
+    share = float(dropped.float().mean())
+    assert 0.25 < share < 0.35 and torch.equal(e[~dropped], full[~dropped])
+    assert torch.equal(model.eval().embed(x), full)

@@ -127,12 +127,6 @@ def word_drop_mask(ids: torch.Tensor, p: float, training: bool) -> torch.Tensor 
     return torch.rand(ids.shape, device=ids.device) < p
 
 
-def drop_words(ids: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Word dropout: while training, each word id becomes 0 (unknown) with probability p."""
-    mask = word_drop_mask(ids, p, training)
-    return ids if mask is None else ids.masked_fill(mask, 0)
-
-
 def embed_words(model: nn.Module, x) -> torch.Tensor:
     """Word vectors (B, L, D) of x = (ids, lengths) or (ids, lengths, unknown rows) for a model with `embedding`,
     `word_dropout` and `unknown` (UnknownVectors or None): each id's trained vector, plus, for a word without an
