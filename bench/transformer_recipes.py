@@ -124,6 +124,7 @@ RECIPES = {  # name -> settings over the defaults
     "rdrop2": {"model_args": {"rdrop": 2.0}},
     "rdrop-top3-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 3}},
     "rdrop-top3-e6": {"epochs": 6, "model_args": {"rdrop_from_layer": 3}},
+    "rdrop-top2-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 2}},
 }
 
 

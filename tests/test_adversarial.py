@@ -38,9 +38,11 @@ def test_perturbation_has_norm_eps_per_title_along_the_gradient():
     assert torch.equal(perturbation(torch.zeros(2, 3, 4), 1.0), torch.zeros(2, 3, 4))  # no NaN on a zero gradient
 
 
-def test_rnn_adversarial_is_off_by_default_and_then_the_loss_is_the_plain_one():
-    assert make_config(dataset="news", model="rnn").model_args["adversarial"] == 0.0
-    model = _rnn()
+def test_rnn_adversarial_is_on_by_default_and_off_the_loss_is_the_plain_one():
+    assert make_config(dataset="news", model="rnn").model_args["adversarial"] == 2.0
+    exercise, = MODELS["rnn"].presets.values()
+    assert exercise["model_args"]["adversarial"] == 0.0  # the exercise's setting has none
+    model = _rnn(adversarial=0.0)
     x, y = _batch()
     out, loss = model.training_loss(x, y, F.cross_entropy)
     torch.testing.assert_close(out, model(x))
@@ -73,5 +75,7 @@ def test_adversarial_works_with_frozen_embeddings():
 
 
 def test_rnn_refuses_rdrop_and_adversarial_together_and_names_the_fix():
-    with pytest.raises(ConfigError, match="pick one. Fix: set the other to 0"):
-        _rnn(adversarial=1.0, rdrop=1.0)
+    with pytest.raises(ConfigError, match=r"pick one \(adversarial=1, rdrop=0.5\). Fix: set the other to 0"):
+        _rnn(adversarial=1.0, rdrop=0.5)
+    with pytest.raises(ConfigError, match="adversarial=2"):
+        _rnn(rdrop=1.0)  # R-Drop on top of the rnn's defaults: the message says adversarial is on

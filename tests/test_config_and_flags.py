@@ -69,6 +69,22 @@ def test_the_rnn_exercise_preset_is_plain_sgd_although_the_default_decays_weight
     cfg = parse("--dataset", "news", "--model", "rnn", "--preset", "exercise: emb 300, hidden 50, plain RNN, SGD")
     assert (cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.batch_size) == ("sgd", 0.05, 0.0, 32)
     assert cfg.model_args["cell"] == "rnn" and cfg.model_args["hidden"] == 50
+    default = make_config(dataset="news", model="rnn").model_args
+    assert (default["adversarial"], default["unknown_vectors"]) == (2.0, True)  # the rnn's own, off in the exercise
+    assert (cfg.model_args["adversarial"], cfg.model_args["unknown_vectors"]) == (0.0, False)
+
+
+def test_a_flag_that_models_share_with_different_defaults_says_each_models_default():
+    import argparse
+
+    from engine.cli.flags import add_run_flags
+
+    parser = argparse.ArgumentParser()
+    add_run_flags(parser)
+    helps = {a.option_strings[0]: a.help for a in parser._actions if a.option_strings}
+    assert "default True (rnn), False (textcnn)" in helps["--unknown-vectors"]
+    assert "0.4 (rnn), 0.5 (textcnn), 0.1 (transformer))" in helps["--dropout"]
+    assert helps["--cell"].endswith("default gru)")  # one model declares it: its default
 
 
 def test_a_model_that_does_not_take_the_dataset_kind_is_refused(monkeypatch):

@@ -30,7 +30,7 @@ def test_stack_twice_keeps_the_batch_shape_of_tensors_tuples_and_dicts():
 
 def _rnn(rdrop: float):
     args = {**make_config(dataset="news", model="rnn").model_args, "init_vectors": "none", "emb_size": 8,
-            "hidden": 6, "bidirectional": True, "pool": "max", "rdrop": rdrop}
+            "hidden": 6, "bidirectional": True, "pool": "max", "rdrop": rdrop, "adversarial": 0.0}
     torch.manual_seed(0)
     return MODELS["rnn"].build(args, dict(SPEC))
 

@@ -14,7 +14,6 @@ from engine.features import featurizer_from_state, make_featurizer
 from engine.features_seq import TokenIds
 from engine.models import MODELS
 from engine.models.embedding import embed_words
-from engine.options import ConfigError
 
 # word2vec text format: a header, then a word and its vector per line (row = line number - 2)
 WORDS = {"zebra": [1.0, 0.0, 0.0], "apple": [0.0, 2.0, 0.0], "stocks": [0.0, 0.0, 3.0], "canada": [4.0, 4.0, 4.0]}
@@ -53,7 +52,11 @@ def test_ids_stay_the_exercises_and_words_without_one_get_their_vector_row(sourc
 def test_the_option_picks_the_featurizer_and_batches_keep_the_rows_with_their_ids(source):
     cfg = make_config(dataset="news", model="rnn", model_args={"init_vectors": source, "unknown_vectors": True})
     assert make_featurizer(cfg, "text", "ids").vectors == source
-    assert make_featurizer(make_config(dataset="news", model="rnn"), "text", "ids").vectors == ""
+    def vectors(model: str, **args) -> str:
+        return make_featurizer(make_config(dataset="news", model=model, model_args=args), "text", "ids").vectors
+
+    # on by default for the rnn, off for the textcnn; nothing to read without pretrained vectors
+    assert (vectors("rnn"), vectors("textcnn"), vectors("rnn", init_vectors="none")) == ("glove", "", "")
     f = _fitted(source)
     x = f.transform(["zebra", "apple oil zebra stocks", "oil"])
     (xb, _), = list(make_batches(x, torch.arange(3), 8))
@@ -96,9 +99,18 @@ def test_word_dropout_blanks_a_word_without_an_id_too(source):
     assert model.eval().embed(x).abs().sum() > 0
 
 
-def test_errors_name_the_fix(source):
-    with pytest.raises(ConfigError, match="Fix: init_vectors glove"):
-        _model("rnn", source, init_vectors="none")
+def test_a_model_can_take_its_own_defaults_of_the_shared_embedding_options():
+    from engine.models import embedding
+
+    mine = {o.name: o.default for o in embedding.options(unknown_vectors=True)}
+    shared = {o.name: o.default for o in embedding.OPTIONS}
+    assert mine == {**shared, "unknown_vectors": True} and shared["unknown_vectors"] is False
+    with pytest.raises(ValueError, match="no embedding option named unknown_vector"):
+        embedding.options(unknown_vector=True)
+
+
+def test_without_pretrained_vectors_there_is_no_table_and_a_missing_input_names_the_fix(source):
+    assert _model("rnn", source, init_vectors="none")[0].unknown is None  # nothing to read: the plain embedding
     model, f, _, _ = _model("rnn", source)
     ids, lengths, _ = f.transform(["zebra"])
     with pytest.raises(ValueError, match=r"\(ids, lengths, rows\)"):

@@ -10,8 +10,9 @@ from engine.models import MODELS
 from engine.options import ConfigError, Option
 
 
-def _add(parser_or_group, opt: Option, dest: str) -> None:
-    text = f"{opt.help} ({opt.allowed()}; default {opt.default})".replace("%", "%%")  # argparse %-formats help
+def _add(parser_or_group, opt: Option, dest: str, default: str | None = None) -> None:
+    default = f"default {opt.default}" if default is None else default
+    text = f"{opt.help} ({opt.allowed()}; {default})".replace("%", "%%")  # argparse %-formats help
     kwargs = {"dest": dest, "default": argparse.SUPPRESS, "help": text}
     if opt.type == "bool":
         # `--flag`, `--flag false` and `--no-flag` all work
@@ -29,16 +30,26 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     seen = {o.name for o in CORE_OPTIONS}
     for scope, specs in (("model", MODELS.values()), ("data", DATASETS.values())):
         group = parser.add_argument_group(f"{scope} settings (apply to the models/datasets that declare them)")
+        declared: dict[str, list[tuple[str, Option]]] = {}  # option name -> (model/dataset, its Option)
         for spec in specs:
             for opt in spec.options:
-                if opt.name in seen:
-                    continue
-                seen.add(opt.name)
-                _add(group, opt, f"extra__{opt.name}")
+                declared.setdefault(opt.name, []).append((spec.name, opt))
+        for name, owners in declared.items():
+            if name in seen:
+                continue
+            seen.add(name)
+            _add(group, owners[0][1], f"extra__{name}", _defaults(owners))
     parser.add_argument("--preset", default=argparse.SUPPRESS, help="a named preset of the model (see --list-presets)")
     parser.add_argument("--init-from", metavar="RUN_ID", default=None,
                         help="same start, different choice: start from run RUN_ID's initial weights and settings; "
                              "the flags given change only those settings")
+
+
+def _defaults(owners: list[tuple[str, Option]]) -> str:
+    """'default X', or each owner's default where they differ (an option several models declare)."""
+    if len({repr(o.default) for _, o in owners}) == 1:
+        return f"default {owners[0][1].default}"
+    return "default " + ", ".join(f"{o.default} ({owner})" for owner, o in owners)
 
 
 def init_source(args: argparse.Namespace, home=None) -> tuple[str | None, RunConfig | None]:
