@@ -74,6 +74,11 @@ Recipes:
             0.9499 / 0.9469 / 0.9491 (keeps 0.9499, one title behind the default's 0.9506), seed 2 0.9371 / 0.9379 /
             0.9461 / 0.9476 / 0.9543 / 0.9528 (keeps 0.9543 against 0.9499): not the default; seed 3 was not run
             (test of the kept epochs 0.9394 / 0.9461; epochs of 304-376 s, 2139 / 2047 s in all)
+  rdrop-top2-e5  five epochs with R-Drop's passes sharing the embeddings and the lower two layers only (cheaper than
+            the default's steps, dearer than top3's). Mixed on valid: seed 1 epochs 1-5 0.9356 / 0.9439 / 0.9424 / 0.9461 /
+            0.9469 (keeps 0.9469 against the default's 0.9506), seed 2 0.9334 / 0.9379 / 0.9401 / 0.9513 / 0.9499 (keeps
+            0.9513 against 0.9499): not the default (test of the kept epochs 0.9446 / 0.9379; 1960 / 1960 s in all, side
+            by side at one thread each, with other work on the machine for part of the time, so the seconds overstate)
 
 --averages also scores, on the side, averages of a run's weights (the run itself is unchanged): an
 exponential moving average after every step (decays 0.99 and 0.998) at each epoch end, and the mean
