@@ -88,11 +88,12 @@ adamw0.05 ran with dropout 0.4 and AdamW (weight decay 0.01), against 0.9364 / 0
   rnn unk-adv2=--adversarial 2.0  0.9394 / 0.9371 / 0.9334 (0.9334 / 0.9274 / 0.9334), loss 0.1949 / 0.1973 / 0.1973:
                                  ahead on valid accuracy (by 4 / 4 / 8 titles) and loss on every seed, now the rnn's
                                  default (unknown_vectors on, adversarial 2.0); 17 / 17 / 17 epochs, 182-193 s a run
-                                 against 98-133 s. Seeds 4 / 5, run after the choice and not used for it: 0.9364 /
-                                 0.9319 (loss 0.1928 / 0.1976) against 0.9304 / 0.9274 (0.2251 / 0.2267); test 0.9296 /
-                                 0.9296 against 0.9214 / 0.9259. Three adversarial sizes were tried on top of
-                                 --unknown-vectors (0.5, 1, 2) and the one ahead on every seed was taken: seeds 4-5
-                                 are the check that it was not the luck of three draws
+                                 (an epoch about twice as long: the adversarial pass). Seeds 4 / 5, run after the
+                                 choice and not used for it: 0.9364 / 0.9319 (loss 0.1928 / 0.1976) against 0.9304 /
+                                 0.9274 (0.2251 / 0.2267); test 0.9296 / 0.9296 against 0.9214 / 0.9259. Three
+                                 adversarial sizes were tried on top of --unknown-vectors (0.5, 1, 2) and the one ahead
+                                 on every seed was taken: seeds 4-5 are the check that it was not the luck of three
+                                 draws
 
 Usage: .venv/bin/python bench/text_recipes.py [--seeds 1,2,3] [--lanes 2] MODEL RECIPE [RECIPE ...]
 A recipe is `name=flags`, e.g. `default=` or 'ch512=--channels 512'.
