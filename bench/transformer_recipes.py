@@ -130,6 +130,7 @@ RECIPES = {  # name -> settings over the defaults
     "rdrop-top3-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 3}},
     "rdrop-top3-e6": {"epochs": 6, "model_args": {"rdrop_from_layer": 3}},
     "rdrop-top2-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 2}},
+    "no-rdrop-e6": {"epochs": 6, "model_args": {"rdrop": 0.0}},
 }
 
 
