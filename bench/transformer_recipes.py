@@ -79,7 +79,7 @@ Recipes:
             0.9469 (keeps 0.9469 against the default's 0.9506), seed 2 0.9334 / 0.9379 / 0.9401 / 0.9513 / 0.9499 (keeps
             0.9513 against 0.9499): not the default (test of the kept epochs 0.9446 / 0.9379; 1960 / 1960 s in all, side
             by side at one thread each, with other work on the machine for part of the time, so the seconds overstate)
-  no-rdrop-e6  R-Drop off and six epochs (about 0.75x the default's compute; no-rdrop-e7 above tied on seed 3). Mixed
+  no-rdrop-e6  R-Drop off and six epochs (about 0.8x the default's compute; no-rdrop-e7 above tied on seed 3). Mixed
             on valid: seed 1 epochs 1-6 0.9349 / 0.9356 / 0.9364 / 0.9499 / 0.9469 / 0.9484 (keeps 0.9499, one title behind
             the default's 0.9506), seed 2 0.9439 / 0.9371 / 0.9341 / 0.9499 / 0.9506 / 0.9528 (keeps 0.9528 against
             0.9499), seed 3 0.9394 / 0.9296 / 0.9439 / 0.9513 / 0.9499 / 0.9513 (keeps 0.9513 of epoch 4 against 0.9476):
