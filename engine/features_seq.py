@@ -188,8 +188,9 @@ class Subwords(Featurizer):
 
 def _token_ids(cfg, home) -> TokenIds:
     """Word ids; with the model's unknown_vectors on, also the vectors of words without an id."""
-    source = cfg.model_args.get("init_vectors", "none")
-    return TokenIds(vectors=source if cfg.model_args.get("unknown_vectors") and source != "none" else "", home=home)
+    from engine.models.embedding import unknown_vectors_source
+
+    return TokenIds(vectors=unknown_vectors_source(cfg.model_args), home=home)
 
 
 FEATURIZERS[("text", "ids")] = _token_ids

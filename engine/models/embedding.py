@@ -123,13 +123,18 @@ class UnknownVectors(nn.Module):
         return nn.functional.embedding(rows, self.table)
 
 
-def make_unknown_vectors(args: dict, spec: dict) -> UnknownVectors | None:
-    """The unknown words' vectors when unknown_vectors is on and there are pretrained vectors (after make_embedding:
-    it needs the embedding size); None otherwise."""
+def unknown_vectors_source(args: dict) -> str:
+    """Where words without an id are read from: init_vectors when unknown_vectors is on and there are pretrained
+    vectors, else "" (none). The featurizer's rows and the model's table both follow it, so they always agree."""
     source = args.get("init_vectors", "none")
-    if not args.get("unknown_vectors") or source == "none":
-        return None
-    return UnknownVectors(load_vectors(source).vectors, int(spec["embedding_dim"]))
+    return source if args.get("unknown_vectors") and source != "none" else ""
+
+
+def make_unknown_vectors(args: dict, spec: dict) -> UnknownVectors | None:
+    """The unknown words' vectors, or None (see unknown_vectors_source; after make_embedding: it needs the
+    embedding size)."""
+    source = unknown_vectors_source(args)
+    return UnknownVectors(load_vectors(source).vectors, int(spec["embedding_dim"])) if source else None
 
 
 def word_drop_mask(ids: torch.Tensor, p: float, training: bool) -> torch.Tensor | None:
