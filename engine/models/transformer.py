@@ -23,6 +23,8 @@ from torch import nn
 
 from engine.batching import to_device
 from engine.models.base import ModelSpec
+from engine.models.fast_attention import use_fast_attention
+from engine.models.fast_dropout import swap_dropout
 from engine.models.rdrop import rdrop_loss
 from engine.options import Option
 
@@ -76,6 +78,9 @@ class TransformerClassifier(nn.Module):
         self.freeze_lower(freeze_layers)
         if freeze_word_embeddings:
             self.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+        # cheaper dropout masks on CPU, the same weights and the same outputs in eval (fast_dropout.py)
+        swap_dropout(self)
+        use_fast_attention(self.encoder)
 
     def freeze_lower(self, n: int) -> None:
         """Freeze the embeddings and the lower `n` transformer layers (n=0: train everything)."""
