@@ -76,7 +76,7 @@ def test_optimizer_groups_warmup_and_one_step_lowers_the_loss(model_and_features
 def test_defaults_freeze_only_the_word_embeddings_probe_the_head_and_keep_the_most_accurate_epoch(model_and_features):
     _, feat, _ = model_and_features
     cfg = make_config(dataset="news", model="transformer")
-    assert cfg.monitor == "valid_acc" and cfg.epochs == 4
+    assert cfg.monitor == "valid_acc" and cfg.epochs == 5
     assert cfg.model_args["freeze_word_embeddings"] and cfg.model_args["freeze_layers"] == 0
     assert cfg.model_args["rdrop"] == 1.0 and cfg.model_args["probe_head"] and cfg.model_args["layer_decay"] == 1.0
     spec = {"num_outputs": 4, **feat.spec()}
