@@ -345,7 +345,9 @@ def test_the_best_checkpoint_picker_follows_the_model_and_the_summary_names_it(n
     assert at.session_state["train_monitor"] == "valid_loss"
     at.selectbox(key="train_model").set_value("transformer").run()
     assert not at.exception and not at.error, texts(at.error)
-    assert (at.session_state["train_monitor"], at.session_state["train_epochs"]) == ("valid_acc", 4)
+    model_epochs = make_config(dataset="news", model="transformer").epochs  # the model's own default (5)
+    assert (at.session_state["train_monitor"], at.session_state["train_epochs"]) == ("valid_acc", model_epochs)
+    assert model_epochs != make_config(dataset="news", model="mlp").epochs  # so the picker had to follow the model
     assert any("best checkpoint by highest valid accuracy" in m for m in texts(at.markdown))
     assert "monitor" not in at.query_params  # the model's own default: a shared link leaves it out
     at.selectbox(key="train_monitor").set_value("valid_loss").run()
