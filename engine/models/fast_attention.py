@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.models.fast_dropout import LANES, keep_mask
+from engine.models.fast_dropout import keep_mask, lanes_serve
 
 NAME = "nnlab_sdpa"
 
@@ -25,7 +25,7 @@ def attention(module, query, key, value, attention_mask, dropout: float = 0.0, s
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     causal = kwargs.get("is_causal") or getattr(module, "is_causal", False)  # BERT's encoder is not: leave it to sdpa
-    if dropout == 0.0 or causal or query.device.type != "cpu" or not 0 < round(dropout * LANES) < LANES:
+    if dropout == 0.0 or causal or not lanes_serve(dropout, query.device):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       **kwargs)
     scaling = query.size(-1) ** -0.5 if scaling is None else scaling

@@ -22,20 +22,21 @@ from torch import nn
 LANES = 65536  # values of one 16-bit lane
 
 
-def lane_threshold(p: float) -> int:
-    """Lanes (int16, -32768 ... 32767) at or above this value are kept: a share of round(p * 65536) is dropped."""
-    return round(p * LANES) - LANES // 2
+def lanes_serve(p: float, device: torch.device) -> bool:
+    """Whether `keep_mask` draws the masks for p on `device`: on CPU, for a p that drops at least one lane
+    value and keeps at least one. Elsewhere (or for p that rounds to 0 or 1) the native dropout is used."""
+    return device.type == "cpu" and 0 < round(p * LANES) < LANES
 
 
 def keep_mask(shape: torch.Size, p: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A CPU tensor of `shape` holding 0 (dropped) or 1 / keep (kept), each element dropped with probability ~p."""
     n = shape.numel()
     bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, None)  # 64 random bits each
-    lanes = bits.view(torch.int16)[:n].view(shape)
-    threshold = lane_threshold(p)
-    keep = 1.0 - (threshold + LANES // 2) / LANES
+    lanes = bits.view(torch.int16)[:n].view(shape)  # int16, -32768 ... 32767
+    dropped = round(p * LANES)  # lane values that drop an element: the lowest ones
+    threshold = dropped - LANES // 2  # lanes at or above it are kept
     # integer lanes: lane - (threshold - 1) is >= 1 for a kept lane and <= 0 for a dropped one
-    return lanes.to(dtype).sub_(threshold - 1).clamp_(0.0, 1.0).mul_(1.0 / keep)
+    return lanes.to(dtype).sub_(threshold - 1).clamp_(0.0, 1.0).mul_(LANES / (LANES - dropped))
 
 
 class FastDropout(nn.Module):
@@ -50,7 +51,7 @@ class FastDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        if x.device.type != "cpu" or not 0 < round(self.p * LANES) < LANES:  # p too close to 0 or 1 for the lanes
+        if not lanes_serve(self.p, x.device):
             return F.dropout(x, self.p, True)
         return x * keep_mask(x.shape, self.p, x.dtype)
 
