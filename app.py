@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine.data import DATASETS
-from engine.download import DataMissingError
+from engine.data.download import DataMissingError
 from engine.paths import safe_child
 from ui import state
 from ui.tables import runs_frame

@@ -25,9 +25,9 @@ def news_home() -> Path:
 def features(home: Path):
     """(name, x_train, y_train, x_valid, y_valid): news mean-GloVe features if ../shared/data has the
     split, else the 8x8 digits."""
-    from engine.config import make_config
+    from engine.config.run_config import make_config
     from engine.data import news
-    from engine.pipeline import prepare_data
+    from engine.training.pipeline import prepare_data
 
     if (SHARED / "news_aggregator" / "train.txt").exists():
         news.fetch(home, from_dir=SHARED / "news_aggregator")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import _common  # noqa: F401 (puts the repo on sys.path)
 
-from engine.config import make_config
-from engine.jobs import JobRunner, stop_supervisor
+from engine.config.run_config import make_config
+from engine.jobs.local import JobRunner, stop_supervisor
 
 RUNS = 8
 CONFIG = {"dataset": "digits", "model": "mlp", "epochs": 2, "early_stopping": False, "seed": 1,
@@ -52,7 +52,7 @@ def home(root: Path, name: str) -> Path:
 
 
 def main() -> None:
-    from engine.backends.ray_backend import RayJobRunner, connect
+    from engine.jobs.ray.backend import RayJobRunner, connect
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)

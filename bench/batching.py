@@ -1,4 +1,4 @@
-"""Mini-batching in-memory tensors: slicing a random permutation (engine.batching.TensorBatches)
+"""Mini-batching in-memory tensors: slicing a random permutation (engine.training.batching.TensorBatches)
 vs a per-item torch Dataset + DataLoader with the default collate, for one epoch of forward +
 backward of the single-layer net, at B = 1, 64, 1024. Prints seconds and the ratio per B.
 """
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from engine.batching import TensorBatches
+from engine.training.batching import TensorBatches
 
 BATCH_SIZES = (1, 64, 1024)
 REPEATS = 3

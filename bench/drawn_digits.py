@@ -89,8 +89,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--home", default=None)
     args = parser.parse_args()
-    from engine.predict import Predictor
-    from engine.store import RunStore
+    from engine.jobs.store import RunStore
+    from engine.predict.predictor import Predictor
 
     predictor = Predictor.from_run(RunStore(args.home), args.run_id)
     rng = np.random.default_rng(args.seed)

@@ -1,7 +1,7 @@
 """One pass without training over the 10,684 news training titles (what the transformer's linear probe
-reads; evaluation reads the valid and test splits the same way): engine.batching.eval_batches, batches
+reads; evaluation reads the valid and test splits the same way): engine.training.batching.eval_batches, batches
 of 256 titles in length order, against the reference, batches of 1024 titles in the data's order (what
-engine.run used before).
+engine.training.run used before).
 
 Both go through Trainer.predict with the same MiniLM model (eval mode), in ROUNDS rounds with the order
 of the two alternating. Prints seconds and minor page faults per pass for each, the median ratio of
@@ -24,10 +24,10 @@ import time
 import _common
 import torch
 
-from engine.batching import TensorBatches, eval_batches, make_batches
-from engine.config import make_config
-from engine.pipeline import build, prepare_data
-from engine.trainer import Trainer
+from engine.config.run_config import make_config
+from engine.training.batching import TensorBatches, eval_batches, make_batches
+from engine.training.pipeline import build, prepare_data
+from engine.training.trainer import Trainer
 
 ROUNDS = 3
 

@@ -25,8 +25,8 @@ import psutil
 from browserhelpers import CHROMIUM, CHROMIUM_ARGS, UNTHROTTLED_ARGS, streamlit_server
 from jobhelpers import stop_runs_and_supervisor, wait_for
 
-from engine.config import make_config
-from engine.jobs import JobRunner
+from engine.config.run_config import make_config
+from engine.jobs.local import JobRunner
 
 WINDOW = 30.0  # seconds of steady state measured per setting
 TINY = {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}

@@ -78,8 +78,8 @@ def main() -> None:
     parser.add_argument("run_ids", nargs="+")
     parser.add_argument("--home", default=None)
     args = parser.parse_args()
-    from engine.predict import Predictor
-    from engine.store import RunStore
+    from engine.jobs.store import RunStore
+    from engine.predict.predictor import Predictor
 
     items = [(text, label) for label, texts in HEADLINES.items() for text in texts]
     for run_id in args.run_ids:

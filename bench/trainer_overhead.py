@@ -17,12 +17,12 @@ import _common
 import torch
 from torch import nn
 
-from engine.batching import TensorBatches
-from engine.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
-from engine.config import make_config
+from engine.config.run_config import make_config
+from engine.jobs.store import RunStore
 from engine.models import build_model
-from engine.store import RunStore
-from engine.trainer import Trainer
+from engine.training.batching import TensorBatches
+from engine.training.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
+from engine.training.trainer import Trainer
 
 EPOCHS, BATCH, REPEATS = 6, 64, 5
 

@@ -11,8 +11,8 @@ The figures below up to lr2e-4 were measured with PyTorch's for-each AdamW; the 
 fused one. With it the acceptance run (seed 1) gave the same valid accuracy after every epoch (0.9341 /
 0.9491 / 0.9476 / 0.9506) and the same test accuracy (0.9446).
 The probe and the evaluations in the figures below read batches in the data's order (1024 titles for
-the probe, 256 for valid and test); they now read engine.batching.eval_batches (length order, as
-engine.run does), which changes the probe's features by float rounding only (bench/eval_batches.py). The
+the probe, 256 for valid and test); they now read engine.training.batching.eval_batches (length order, as
+engine.training.run does), which changes the probe's features by float rounding only (bench/eval_batches.py). The
 acceptance run with it (seed 1) again gave the same valid accuracy after every epoch and test 0.9446.
 
 Dropout masks: every figure below up to no-rdrop-e6 was measured with PyTorch's own dropout (one
@@ -131,11 +131,11 @@ import time
 import _common
 import torch
 
-from engine.batching import eval_batches, make_batches
-from engine.callbacks import WarmStart
-from engine.config import make_config
-from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
-from engine.trainer import Callback, Trainer
+from engine.config.run_config import make_config
+from engine.training.batching import eval_batches, make_batches
+from engine.training.callbacks import WarmStart
+from engine.training.pipeline import build, make_optimizer, prepare_data, seed_everything
+from engine.training.trainer import Callback, Trainer
 
 RECIPES = {  # name -> settings over the defaults
     "default": {},
@@ -231,7 +231,7 @@ def run_recipe(name: str, prep, seed: int, limit: int | None, averages: bool = F
     valid, test = (eval_batches(prep.tensors[s], prep.targets[s]) for s in ("valid", "test"))
     t0 = time.perf_counter()
     optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
-    warm, report = WarmStart(eval_batches(x, y)), EpochReport(name, test)  # as engine.run does
+    warm, report = WarmStart(eval_batches(x, y)), EpochReport(name, test)  # as engine.training.run does
     extra = [WeightAverages(valid, test)] if averages else []
     Trainer(model, optimizer, scheduler=scheduler, scheduler_per_batch=per_batch,
             callbacks=[warm, report, *extra]).fit(

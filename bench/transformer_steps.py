@@ -31,10 +31,10 @@ import _common
 import torch
 from torch import nn
 
-from engine.batching import make_batches
-from engine.config import make_config
+from engine.config.run_config import make_config
 from engine.models.fast_dropout import FastDropout
-from engine.pipeline import build, make_optimizer, prepare_data
+from engine.training.batching import make_batches
+from engine.training.pipeline import build, make_optimizer, prepare_data
 
 ROUNDS, STEPS = 7, 12
 FOR_EACH = "frozen + R-Drop 1.0, for-each AdamW"

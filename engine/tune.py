@@ -2,7 +2,7 @@
 
 Each trial turns Optuna's suggestions (learning rate, batch size, and the width/hidden size, dropout
 and layers the model declares) into a `RunConfig`, writes it as a run and trains it with
-`engine.run.execute`, the same path as `engine train`. A Trainer callback reports the valid accuracy
+`engine.training.run.execute`, the same path as `engine train`. A Trainer callback reports the valid accuracy
 after every epoch and stops a run the pruner gives up on ("pruned by the tuner at epoch N").
 Studies live in `<home>/tuning.db` (SQLite, WAL), so the Tuning page reads them while a study runs in
 another process. Runs carry their study and trial in their name and results (`result["tuning"]`).
@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import optuna
 import pandas as pd
 
-from engine.config import CORE, RunConfig, make_config
+from engine.config.options import ConfigError, Option
+from engine.config.run_config import CORE, RunConfig, make_config
 from engine.data import DATASETS
+from engine.jobs.store import RunStore
 from engine.models import MODELS
-from engine.options import ConfigError, Option
 from engine.paths import data_home
-from engine.store import RunStore
-from engine.trainer import Callback, TrainState
+from engine.training.trainer import Callback, TrainState
 
 STUDY_DB = "tuning.db"
 PRUNED = "pruned"
@@ -187,7 +187,7 @@ def tune(base: RunConfig, n_trials: int, *, home=None, search: Iterable[str] | N
     """Run a study of `n_trials` runs around `base` (its settings not searched stay fixed).
     `search` limits the searched settings; `models` searches the model type too. `on_trial(row)` is
     called after each trial with its `trials_frame` row. Returns the study."""
-    from engine.run import execute
+    from engine.training.run import execute
 
     home = data_home(home)
     if n_trials < 1:
@@ -310,7 +310,7 @@ def best_config(study: optuna.Study | str, home=None) -> RunConfig:
 
 def study_summary(study: optuna.Study) -> dict:
     """What the page and the CLI say about a study: counts per state, best value/params/run, running?"""
-    from engine.jobs import pid_alive
+    from engine.jobs.local import pid_alive
 
     trials = study.get_trials(deepcopy=False)
     attrs = study.user_attrs

@@ -4,9 +4,9 @@ import json
 
 import streamlit as st
 
+from engine.config.options import ConfigError
 from engine.data import DATASETS
-from engine.options import ConfigError
-from engine.store import ACTIVE
+from engine.jobs.store import ACTIVE
 from ui import config_form, live, permissions, query_config, state
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")

@@ -5,10 +5,10 @@ import json
 
 import streamlit as st
 
-from engine.checkpoint import CheckpointError
-from engine.config import RunConfig
+from engine.config.run_config import RunConfig
 from engine.data import DATASETS
-from engine.store import ACTIVE
+from engine.jobs.store import ACTIVE
+from engine.training.checkpoint import CheckpointError
 from ui import charts, export_panel, permissions, query_config, state
 from ui.config_form import best_checkpoint_label
 from ui.live import STATUS_TEXT, references_for

@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from engine import atomic
-from engine.checkpoint import CheckpointError
+from engine.jobs.store import FINISHED
 from engine.paths import safe_child
-from engine.predict import InputError, Predictor
-from engine.store import FINISHED
+from engine.predict.predictor import InputError, Predictor
+from engine.training.checkpoint import CheckpointError
 from ui import charts, predict_image, predict_table, state
 from ui.text_view import escape_markdown, token_markdown
 

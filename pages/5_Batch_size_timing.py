@@ -3,9 +3,9 @@
 import streamlit as st
 
 from engine.data import DATASETS
-from engine.devices import available_devices
 from engine.labs import timing
 from engine.models import models_for
+from engine.training.devices import available_devices
 from ui import labs_timing as lab
 
 st.set_page_config(page_title="Batch-size timing · NN Lab", layout="wide")

@@ -3,7 +3,7 @@ Pokémon Water vs Normal by Gaussian generative classifiers and by logistic regr
 
 import streamlit as st
 
-from engine.download import DataMissingError
+from engine.data.download import DataMissingError
 from engine.labs import linreg
 from ui import labs_regression as lab
 

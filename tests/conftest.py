@@ -1,4 +1,10 @@
-"""Shared fixtures: every test gets its own data home; real data comes from ../shared/data."""
+"""Shared fixtures: every test gets its own data home; real data comes from ../shared/data.
+
+Tests live by layer (engine/, ui/, pages/, browser/, real/) and carry markers, so a developer can run one
+kind: `-m browser` (a real Chromium), `-m ray` (a local Ray cluster), `-m real_data` (files of
+../shared/data), `-m slow` (trains on real data). The browser, ray and real_data markers are set here
+from the folder and the fixtures a test uses; a test that calls `shared()` itself says so with
+`@pytest.mark.real_data`."""
 
 from __future__ import annotations
 
@@ -34,6 +40,23 @@ def server(home, tmp_path):
         stop_runs_and_supervisor(home)
 
 
+# fixtures that read ../shared/data
+REAL_DATA_FIXTURES = {"news_home", "news_run", "news_predictor", "covid_home", "pokemon_home"}
+RAY_FIXTURES = {"ray_cluster", "ray_runner"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        names = set(item.fixturenames)
+        if folder == "browser":
+            item.add_marker(pytest.mark.browser)
+        if folder == "real" or names & REAL_DATA_FIXTURES:
+            item.add_marker(pytest.mark.real_data)
+        if names & RAY_FIXTURES:
+            item.add_marker(pytest.mark.ray)
+
+
 def shared(name: str) -> Path:
     """A folder of ../shared/data, or skip the test with the reason."""
     path = SHARED_DATA / name
@@ -54,7 +77,7 @@ def news_home(home) -> Path:
 @pytest.fixture
 def no_workers(monkeypatch):
     """Record supervisor starts instead of spawning processes (pages write the run, nothing trains)."""
-    from engine.jobs import JobRunner
+    from engine.jobs.local import JobRunner
 
     calls = []
     monkeypatch.setattr(JobRunner, "ensure_supervisor", lambda self: calls.append(self.home))
@@ -70,9 +93,8 @@ def runner(local_runner):
 @pytest.fixture
 def local_runner(home):
     """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
+    from engine.jobs.local import JobRunner
     from jobhelpers import stop_runs_and_supervisor
-
-    from engine.jobs import JobRunner
 
     yield JobRunner(home)
     stop_runs_and_supervisor(home)
@@ -94,7 +116,7 @@ def ray_cluster(tmp_path_factory):
 @pytest.fixture
 def ray_runner(home, ray_cluster):
     """The Ray backend's JobRunner on the test's data home; its Hub (and so its tasks) ends afterwards."""
-    from engine.backends.ray_backend import RayJobRunner
+    from engine.jobs.ray.backend import RayJobRunner
 
     runner = RayJobRunner(home)
     yield runner

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from engine.jobs import JobRunner, supervisor_pid  # noqa: F401 (the tests import it from here)
+from engine.jobs.local import JobRunner, supervisor_pid  # noqa: F401 (the tests import it from here
 
 LONG = {"dataset": "digits", "model": "mlp", "epochs": 500, "early_stopping": False,
         "model_args": {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}}
@@ -26,8 +26,9 @@ def wait_for(predicate, timeout: float, what: str):
 def stop_runs_and_supervisor(home: Path) -> None:
     """End the runs of `home` (cancel flag, SIGKILL to their workers) and its supervisor, which outlive a
     test's runner or server by design."""
-    from engine.jobs import pid_alive, stop_supervisor
-    from engine.store import ACTIVE, RunStore
+    from engine.jobs.local import pid_alive, stop_supervisor
+
+    from engine.jobs.store import ACTIVE, RunStore
 
     store = RunStore(home)
     for run in store.list_runs(ACTIVE):

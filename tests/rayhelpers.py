@@ -25,7 +25,7 @@ def start_cluster(root: Path):
     loopback_only()
     from ray.cluster_utils import Cluster
 
-    from engine.backends.ray_backend import connect
+    from engine.jobs.ray.backend import connect
 
     cluster = Cluster(initialize_head=True, head_node_args={
         **NODE_ARGS, "include_dashboard": False, "env_vars": node_env(root, "head"),
@@ -45,7 +45,7 @@ def warm_up() -> None:
 
     @ray.remote(num_cpus=1, scheduling_strategy="SPREAD")
     def load_engine() -> str:
-        import engine.run  # noqa: F401 (torch and the engine, as a run needs them)
+        import engine.training.run  # noqa: F401 (torch and the engine, as a run needs them)
 
         return ray.get_runtime_context().get_node_id()
 

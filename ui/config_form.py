@@ -17,12 +17,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.config import CORE, ConfigError, RunConfig, check_monitor, core_defaults, make_config
+from engine.config.options import ConfigError, Option
+from engine.config.run_config import CORE, RunConfig, check_monitor, core_defaults, make_config
 from engine.data import DATASETS, DataMissingError
-from engine.devices import available_devices
+from engine.features.table import TableFeatures
 from engine.models import MODELS, build_model, count_parameters, models_for
-from engine.options import Option
-from engine.tables import TableFeatures
+from engine.training.devices import available_devices
 
 LR_GRID = [round(m * 10.0 ** e, 10) for e in range(-6, 1) for m in (1, 2, 5)] + [1.0]
 BATCH_GRID = [2 ** i for i in range(11)]  # 1 .. 1024

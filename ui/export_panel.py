@@ -1,4 +1,4 @@
-"""Runs page: take a run away. One row per export format (engine.export.FORMATS): a Prepare button
+"""Runs page: take a run away. One row per export format (engine.predict.export.FORMATS): a Prepare button
 builds the files (a zip when there are several), then a download button hands them over.
 
 Prepared downloads live in st.session_state under `export_<format>_<run id>`, so they survive
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.checkpoint import CheckpointError
 from engine.data import DATASETS
-from engine.export import FORMATS, ExportError, bundle, source_from_run
-from engine.store import RunStore
+from engine.jobs.store import RunStore
+from engine.predict.export import FORMATS, ExportError, bundle, source_from_run
+from engine.training.checkpoint import CheckpointError
 from ui.config_form import best_checkpoint_label
 
 MIME = {".zip": "application/zip", ".json": "application/json", ".pt": "application/octet-stream"}

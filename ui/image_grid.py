@@ -62,7 +62,7 @@ def _test_split(home: str, dataset: str, data_args: tuple) -> tuple[np.ndarray, 
 
 def _predictions(store, run_id: str, images: np.ndarray) -> list[int]:
     """Predictions for runs that stored none (trained before runs kept them)."""
-    from engine.predict import Predictor
+    from engine.predict.predictor import Predictor
 
     return Predictor.from_run(store, run_id).probabilities(images).argmax(1).tolist()
 

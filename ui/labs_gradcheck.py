@@ -8,7 +8,7 @@ import streamlit as st
 
 from engine.labs import gradcheck, numgrad_training
 from engine.labs.lab_data import image_batch, image_split
-from engine.trainer import Callback
+from engine.training.trainer import Callback
 
 METHOD_LABELS = {"loop": "(a) numerical, one parameter at a time", "vectorised": "(b) numerical, vectorised",
                  "backprop": "(c) hand-written backprop", "autograd": "(d) torch.autograd"}

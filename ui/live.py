@@ -14,7 +14,7 @@ import math
 
 import streamlit as st
 
-from engine.store import ACTIVE
+from engine.jobs.store import ACTIVE
 from ui import charts, permissions, state
 from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET
 from ui.throttled_cache import ThrottledCache

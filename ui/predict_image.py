@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from engine.predict import InputError, Predictor
+from engine.predict.predictor import InputError, Predictor
 from ui import charts
 
 CANVAS_SIZE = 280

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.data.csvdata import read_text
-from engine.predict import InputError, Predictor
+from engine.predict.predictor import InputError, Predictor
 from ui import charts
 
 

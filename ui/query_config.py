@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from engine.config import CORE, CORE_OPTIONS, RunConfig, core_defaults, make_config
+from engine.config.options import ConfigError, Option
+from engine.config.run_config import CORE, CORE_OPTIONS, RunConfig, core_defaults, make_config
 from engine.data import DATASETS
 from engine.models import MODELS, models_for
-from engine.options import ConfigError, Option
 
 
 def format_value(value) -> str:

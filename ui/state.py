@@ -13,10 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.backends import make_runner
-from engine.jobs import JobRunner
+from engine.jobs.backends import make_runner
+from engine.jobs.local import JobRunner
+from engine.jobs.store import RunStore
 from engine.paths import data_home
-from engine.store import RunStore
 
 OWNER_KEY = "nnlab_owner"
 

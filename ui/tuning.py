@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from engine import tune
-from engine.config import CORE
+from engine.config.run_config import CORE
 from engine.data import DATASETS
-from engine.jobs import pid_alive
+from engine.jobs.local import pid_alive
 from engine.models import MODELS, models_for
 from ui import permissions, state
 

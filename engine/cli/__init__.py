@@ -34,10 +34,10 @@ def _command(argv: list[str]) -> str | None:
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    from engine.checkpoint import CheckpointError
-    from engine.download import DataMissingError
-    from engine.options import ConfigError
-    from engine.store import RunNotFound
+    from engine.config.options import ConfigError
+    from engine.data.download import DataMissingError
+    from engine.jobs.store import RunNotFound
+    from engine.training.checkpoint import CheckpointError
 
     return ConfigError, DataMissingError, CheckpointError, RunNotFound, FileNotFoundError, ValueError
 

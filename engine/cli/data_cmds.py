@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.data import DATASETS
-from engine.download import DataMissingError
+from engine.data.download import DataMissingError
 
 
 def register(sub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.export import FORMATS
+from engine.predict.export import FORMATS
 
 
 def register(sub) -> None:
@@ -23,8 +23,8 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
-    from engine.export import export, source_from_checkpoint, source_from_run
-    from engine.store import RunStore
+    from engine.jobs.store import RunStore
+    from engine.predict.export import export, source_from_checkpoint, source_from_run
 
     if bool(args.run_id) == bool(args.checkpoint):
         raise ValueError("give either a RUN_ID or --checkpoint FILE")

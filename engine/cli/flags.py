@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from engine.config import CORE_OPTIONS, RunConfig, make_config
+from engine.config.options import ConfigError, Option
+from engine.config.run_config import CORE_OPTIONS, RunConfig, make_config
 from engine.data import DATASETS
 from engine.models import MODELS
-from engine.options import ConfigError, Option
 
 
 def _add(parser_or_group, opt: Option, dest: str, default: str | None = None) -> None:
@@ -57,7 +57,7 @@ def init_source(args: argparse.Namespace, home=None) -> tuple[str | None, RunCon
     parent = getattr(args, "init_from", None)
     if not parent:
         return None, None
-    from engine.store import RunStore
+    from engine.jobs.store import RunStore
 
     return parent, RunConfig.from_dict(RunStore(home).get_run(parent)["config"])
 

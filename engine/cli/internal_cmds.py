@@ -19,15 +19,15 @@ def register(sub) -> None:
 
 
 def run_worker(args) -> int:
-    from engine.devices import thread_share
-    from engine.run import execute
-    from engine.store import RunStore
+    from engine.jobs.store import RunStore
+    from engine.training.devices import thread_share
+    from engine.training.run import execute
 
     summary = execute(RunStore(args.home), args.run_id, threads=thread_share(args.concurrent))
     return 0 if summary["status"] != "failed" else 1
 
 
 def run_supervise(args) -> int:
-    from engine.jobs import Supervisor
+    from engine.jobs.local import Supervisor
 
     return Supervisor(args.home).run_forever(idle_exit=args.idle_exit)

@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 
 def run_submit(args) -> int:
-    from engine.backends import make_runner
+    from engine.jobs.backends import make_runner
 
     parent, base = init_source(args, args.home)
     cfg = config_from_args(args, base)
@@ -39,7 +39,7 @@ def run_submit(args) -> int:
 
 
 def run_control(args) -> int:
-    from engine.backends import make_runner
+    from engine.jobs.backends import make_runner
 
     runner = make_runner(args.home)
     if args.command == "cancel":

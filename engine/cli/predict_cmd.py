@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from engine.predict import InputError, Predictor
-from engine.store import RunStore
+from engine.jobs.store import RunStore
+from engine.predict.predictor import InputError, Predictor
 
 
 def register(sub) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.trainer import Callback
+from engine.training.trainer import Callback
 
 
 class TqdmProgress(Callback):

@@ -6,7 +6,7 @@ import argparse
 
 from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args, init_source
-from engine.store import RunStore
+from engine.jobs.store import RunStore
 
 SUMMARY_KEYS = ("run_id", "status", "test_acc", "valid_acc", "test_mse", "valid_mse", "valid_loss", "epochs", "seconds",
                 "device", "params", "error", "message")
@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 
 def run_train(args) -> int:
-    from engine.run import execute
+    from engine.training.run import execute
 
     parent, base = init_source(args, args.home)
     cfg = config_from_args(args, base)

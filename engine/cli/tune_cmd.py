@@ -10,8 +10,8 @@ import time
 
 from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args
+from engine.config.options import ConfigError
 from engine.models import MODELS
-from engine.options import ConfigError
 
 
 def register(sub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.data import covid, csvdata, digits, mnist, news, pokemon
 from engine.data.base import Dataset, DatasetSpec, Split
-from engine.download import DataMissingError
+from engine.data.download import DataMissingError
 
 DATASETS: dict[str, DatasetSpec] = {}
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.options import Option
+from engine.config.options import Option
 
 
 @dataclass
 class Split:
     # list[str] (text) | float32 array (N, H, W) (image) | pandas DataFrame of the feature columns (table:
-    # numeric and categorical columns by name, target excluded; engine.tables.TableFeatures encodes it)
+    # numeric and categorical columns by name, target excluded; engine.features.table.TableFeatures encodes it)
     x: Any
     y: np.ndarray  # int64 class ids, or float32 targets for regression
 

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from engine import atomic
+from engine.config.options import ConfigError, Option
 from engine.data.base import Dataset, Split
-from engine.download import DataMissingError
-from engine.options import ConfigError, Option
+from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
 
 TRAIN_FILE, TEST_FILE = "covid.train.csv", "covid.test.csv"

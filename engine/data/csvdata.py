@@ -7,7 +7,7 @@ with other contents is stored under a new name (`name_2`), so runs trained on th
 
 A run picks `table` and `target` (default: the last column). `task=auto` infers classification when
 the target holds text, booleans or at most MAX_AUTO_CLASSES distinct integers, else regression.
-Features are every other column: numbers standardised, text one-hot (engine.tables.TableFeatures);
+Features are every other column: numbers standardised, text one-hot (engine.features.table.TableFeatures);
 text columns that look like identifiers (mostly distinct values) are left out and named in `meta`.
 Rows are shuffled with `split_seed`; `holdout` of them go to valid and as many to test (stratified
 for classification when every class allows it). A regression target is standardised with the training
@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from engine import atomic
+from engine.config.options import ConfigError, Option
 from engine.data.base import Dataset, Split
-from engine.download import DataMissingError
-from engine.options import ConfigError, Option
+from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
 
 MAX_BYTES = 50 * 2**20  # the same limit as server.maxUploadSize in .streamlit/config.toml

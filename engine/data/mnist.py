@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from engine import atomic
+from engine.config.options import Option
 from engine.data.base import Dataset, Split
-from engine.download import DataMissingError, RemoteFile, fetch_file
-from engine.options import Option
+from engine.data.download import DataMissingError, RemoteFile, fetch_file
 from engine.paths import datasets_dir
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")

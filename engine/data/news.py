@@ -12,7 +12,7 @@ import numpy as np
 
 from engine import atomic
 from engine.data.base import Dataset, Split
-from engine.download import DataMissingError, RemoteFile, fetch_file
+from engine.data.download import DataMissingError, RemoteFile, fetch_file
 from engine.paths import datasets_dir
 
 CODES = ("b", "t", "e", "m")

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from engine import atomic
+from engine.config.options import Option
 from engine.data.base import Dataset, Split
-from engine.download import DataMissingError
-from engine.options import Option
+from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
 
 FILENAME = "Pokemon.csv"

@@ -16,10 +16,10 @@ import time
 import torch
 from torch import nn
 
-from engine.batching import TensorBatches
 from engine.labs import gradcheck
 from engine.labs.gradcheck import TwoLayerNet
-from engine.trainer import Callback, Trainer, TrainState
+from engine.training.batching import TensorBatches
+from engine.training.trainer import Callback, Trainer, TrainState
 
 METHODS = {
     "backprop": "backprop (autograd)",

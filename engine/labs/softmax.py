@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.config import make_config
+from engine.config.run_config import make_config
 from engine.data import DATASETS
-from engine.pipeline import prepare_data
+from engine.training.pipeline import prepare_data
 
 
 def lab_features(home=None, n: int = 4) -> tuple[torch.Tensor, torch.Tensor, list[str], str]:

@@ -9,11 +9,11 @@ import time
 
 import torch
 
-from engine.batching import TensorBatches, to_device
-from engine.config import make_config
-from engine.devices import available_devices, resolve_device, synchronize
-from engine.pipeline import build, make_optimizer, prepare_data, seed_everything
-from engine.trainer import Callback, Trainer
+from engine.config.run_config import make_config
+from engine.training.batching import TensorBatches, to_device
+from engine.training.devices import available_devices, resolve_device, synchronize
+from engine.training.pipeline import build, make_optimizer, prepare_data, seed_everything
+from engine.training.trainer import Callback, Trainer
 
 DEFAULT_SIZES = tuple(2 ** k for k in range(11))  # 1 .. 1024
 # The exercise's reported GPU times (seconds per epoch, single-layer net on the news features).

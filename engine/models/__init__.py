@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from engine.config.options import ConfigError
 from engine.models import cnn, generative, linear, mlp
 from engine.models.base import ModelSpec, count_parameters
-from engine.options import ConfigError
 
 MODELS: dict[str, ModelSpec] = {}
 

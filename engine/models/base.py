@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from engine.options import Option
+from engine.config.options import Option
 
 
 @dataclass(frozen=True)

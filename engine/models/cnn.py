@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.config.options import Option
 from engine.models.base import ModelSpec
-from engine.options import Option
 
 
 class CNN(nn.Module):

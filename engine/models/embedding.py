@@ -23,8 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import text
-from engine.options import ConfigError, Option
+from engine.config.options import ConfigError, Option
+from engine.features import text
+from engine.features.sequence import unknown_vectors_source
+from engine.features.vectors import load_vectors
 
 DEFAULT_DIM = 300  # the exercise's embedding size, used without pretrained vectors
 
@@ -52,16 +54,6 @@ def options(**defaults) -> tuple[Option, ...]:
     if unknown := set(defaults) - {o.name for o in OPTIONS}:
         raise ValueError(f"no embedding option named {', '.join(sorted(unknown))}")
     return tuple(dataclasses.replace(o, default=defaults[o.name]) if o.name in defaults else o for o in OPTIONS)
-
-
-def load_vectors(source: str, home=None):
-    from engine import vectors
-
-    if source == "glove":
-        return vectors.load_glove(home)
-    if source.startswith("word2vec:") and source[len("word2vec:"):]:
-        return vectors.load_word2vec(source.split(":", 1)[1], home)
-    raise ConfigError(f"init_vectors={source!r}: expected glove, word2vec:PATH or none")
 
 
 def init_matrix(vocab: list[str], kv, seed: int = 0) -> tuple[torch.Tensor, int]:
@@ -121,13 +113,6 @@ class UnknownVectors(nn.Module):
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
         return nn.functional.embedding(rows, self.table)
-
-
-def unknown_vectors_source(args: dict) -> str:
-    """Where words without an id are read from: init_vectors when unknown_vectors is on and there are pretrained
-    vectors, else "" (none). The featurizer's rows and the model's table both follow it, so they always agree."""
-    source = args.get("init_vectors", "none")
-    return source if args.get("unknown_vectors") and source != "none" else ""
 
 
 def make_unknown_vectors(args: dict, spec: dict) -> UnknownVectors | None:

@@ -6,7 +6,7 @@ frequency-weighted average of the class covariances (the course's shared Sigma):
 linear, and the model has far fewer numbers to estimate from 140 rows.
 
 There is nothing to train by gradient descent: `fit_closed_form(x, y)` sets the buffers, and the
-run (engine/run.py) calls it instead of the Trainer's loop. Everything else (metrics, checkpoint,
+run (engine/training/run.py) calls it instead of the Trainer's loop. Everything else (metrics, checkpoint,
 prediction) is the same path as any other model.
 """
 
@@ -17,8 +17,8 @@ import math
 import torch
 from torch import nn
 
+from engine.config.options import Option
 from engine.models.base import ModelSpec
-from engine.options import Option
 
 RIDGE = 1e-6  # added to the covariance diagonal (relative to its scale) so it stays invertible
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from engine.config.options import Option
 from engine.models.base import ModelSpec
-from engine.options import Option
 
 
 class Linear(nn.Module):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from engine.config.options import Option
 from engine.models.base import ModelSpec
-from engine.options import Option
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 

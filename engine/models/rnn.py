@@ -11,12 +11,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from engine.config.options import ConfigError, Option
 from engine.models import embedding
 from engine.models.adversarial import adversarial_loss
 from engine.models.base import ModelSpec
 from engine.models.rdrop import rdrop_loss
 from engine.models.seq_mask import length_mask
-from engine.options import ConfigError, Option
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.config.options import Option
 from engine.models import embedding
 from engine.models.base import ModelSpec
 from engine.models.seq_mask import length_mask
-from engine.options import Option
 
 
 class TextCNN(nn.Module):

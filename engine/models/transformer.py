@@ -7,7 +7,7 @@ between the two predictions. It keeps the fine-tuned model from fitting the trai
 dropout noise (train accuracy reaches 0.99 by the fourth epoch). The default weight, 1.0, was chosen
 on the news valid split (0.5 and 1.0 tied on valid accuracy, 1.0 had the lower valid loss).
 
-It sets up its own optimiser (`configure_optimizers`, called by engine.pipeline.make_optimizer):
+It sets up its own optimiser (`configure_optimizers`, called by engine.training.pipeline.make_optimizer):
 AdamW with two parameter groups (no weight decay on biases and LayerNorm weights) and a linear
 warmup then linear decay of the learning rate, stepped every batch by the same Trainer loop. The AdamW
 is PyTorch's fused one (one kernel for all weights instead of a chain of for-each operations): the same valid
@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.batching import to_device
+from engine.config.options import Option
 from engine.models.base import ModelSpec
 from engine.models.fast_attention import use_fast_attention
 from engine.models.fast_dropout import swap_dropout
 from engine.models.rdrop import rdrop_loss
-from engine.options import Option
+from engine.training.batching import to_device
 
 NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm", "norm.weight")
 
@@ -43,7 +43,7 @@ NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm", "norm.we
 def load_encoder():
     from transformers import AutoModel, logging
 
-    from engine.features_seq import minilm_path
+    from engine.features.sequence import minilm_path
 
     logging.set_verbosity_error()
     return AutoModel.from_pretrained(minilm_path(), local_files_only=True)

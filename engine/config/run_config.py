@@ -1,0 +1,148 @@
+"""RunConfig: everything that defines one training run, as a frozen dataclass with a JSON
+round-trip. Core settings are declared once as `Option`s; per-model and per-dataset settings
+live in `model_args` / `data_args` and are declared by the model and dataset registries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from engine.config.options import ConfigError, Option, parse_options
+
+MONITOR_MODE = {"valid_loss": "min", "valid_acc": "max"}  # lower loss is better, higher accuracy is better
+
+CORE_OPTIONS: tuple[Option, ...] = (
+    Option("dataset", "str", "digits", "dataset name"),
+    Option("model", "str", "mlp", "model name"),
+    Option(
+        "features", "str", "glove",
+        "text features: glove (embedded GloVe-50), w2v (Word2Vec trained on the training titles) "
+        "or word2vec:PATH (a word2vec binary such as GoogleNews-vectors-negative300.bin.gz)",
+    ),
+    Option("optimizer", "str", "adam", "optimizer", choices=("sgd", "adam", "adamw")),
+    Option("lr", "float", 1e-3, "learning rate", min=1e-8, max=1000.0, log=True),
+    Option("momentum", "float", 0.9, "SGD momentum", min=0.0, max=0.999),
+    Option("weight_decay", "float", 0.0, "L2 weight decay", min=0.0, max=1.0),
+    Option("schedule", "str", "none",
+           "learning-rate schedule: cosine decay per epoch, or onecycle (per batch: warm up to lr, then anneal)",
+           choices=("none", "cosine", "onecycle")),
+    Option("batch_size", "int", 64, "mini-batch size", min=1, max=65536),
+    Option("epochs", "int", 30, "maximum number of epochs", min=1, max=10000),
+    Option("monitor", "str", "valid_loss",
+           "the validation metric that picks the best checkpoint (the weights that are tested, exported and "
+           "predict) and that early stopping watches: lowest valid_loss, or highest valid_acc (classification)",
+           choices=tuple(MONITOR_MODE)),
+    Option("early_stopping", "bool", True, "stop when the monitored metric has not improved for `patience` epochs"),
+    Option("patience", "int", 3, "epochs without improvement of the monitored metric before stopping",
+           min=1, max=1000),
+    Option("device", "str", "auto", "where to train", choices=("auto", "cpu", "cuda", "mps")),
+    Option("seed", "int", 1, "random seed (same seed, same run on CPU)", min=0, max=2**31 - 1),
+)
+CORE = {o.name: o for o in CORE_OPTIONS}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str = "digits"
+    model: str = "mlp"
+    features: str = "glove"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    batch_size: int = 64
+    epochs: int = 30
+    monitor: str = "valid_loss"
+    early_stopping: bool = True
+    patience: int = 3
+    device: str = "auto"
+    seed: int = 1
+    model_args: dict[str, Any] = field(default_factory=dict)  # declared by the model (engine.models)
+    data_args: dict[str, Any] = field(default_factory=dict)  # declared by the dataset (engine.data)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("model_args", "data_args"):
+            d[key] = {k: list(v) if isinstance(v, tuple) else v for k, v in d[key].items()}
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RunConfig:
+        return make_config(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        return cls.from_dict(json.loads(text))
+
+    def with_changes(self, **changes) -> RunConfig:
+        return make_config(**{**self.to_dict(), **changes})
+
+    def short_name(self) -> str:
+        return f"{self.dataset} · {self.model} · {self.optimizer} lr={self.lr:g} · B={self.batch_size}"
+
+
+def make_config(**values) -> RunConfig:
+    """Build a validated RunConfig. Unknown keys and out-of-range values raise ConfigError
+    naming the allowed range, before any work starts."""
+    from engine.data import DATASETS
+    from engine.models import MODELS
+
+    names = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    model_name = values.get("model", CORE["model"].default)
+    if model_name in MODELS:
+        values = {**MODELS[model_name].defaults, **values}
+    dataset_name = values.get("dataset", CORE["dataset"].default)
+    dataset_model_args: dict = {}
+    if dataset_name in DATASETS:
+        ds_defaults = dict(DATASETS[dataset_name].defaults)
+        # per-model settings this dataset trains best with: {"model_args": {model name: {...}}}
+        dataset_model_args = dict(ds_defaults.pop("model_args", {}).get(model_name, {}))
+        values = {**ds_defaults, **values}
+    core = {k: v for k, v in values.items() if k in CORE}
+    parsed = parse_options(CORE_OPTIONS, core, "the run")
+    if parsed["dataset"] not in DATASETS:
+        raise ConfigError(f"unknown dataset {parsed['dataset']!r}: expected one of {', '.join(DATASETS)}")
+    if parsed["model"] not in MODELS:
+        raise ConfigError(f"unknown model {parsed['model']!r}: expected one of {', '.join(MODELS)}")
+    dataset, model = DATASETS[parsed["dataset"]], MODELS[parsed["model"]]
+    if dataset.kind not in model.kinds:
+        raise ConfigError(
+            f"model {model.name!r} does not take {dataset.kind} data; for {dataset.name!r} use one of "
+            + ", ".join(m.name for m in MODELS.values() if dataset.kind in m.kinds)
+        )
+    features = parsed["features"]
+    if not (features in ("glove", "w2v") or features.startswith("word2vec:")):
+        raise ConfigError(f"features={features!r}: expected glove, w2v or word2vec:PATH")
+    model_args = parse_options(model.options, {**dataset_model_args, **dict(values.get("model_args") or {})},
+                               f"model {model.name!r}")
+    data_args = parse_options(dataset.options, dict(values.get("data_args") or {}), f"dataset {dataset.name!r}")
+    return RunConfig(**parsed, model_args=model_args, data_args=data_args)
+
+
+def core_defaults(model: str) -> dict:
+    """Default core settings for `model`: the global defaults with the model's own overrides."""
+    from engine.models import MODELS
+
+    return {**{o.name: o.default for o in CORE_OPTIONS}, **MODELS[model].defaults, "model": model}
+
+
+def check_monitor(cfg: RunConfig, task: str) -> None:
+    """An accuracy can only pick the best checkpoint of a classifier (known once the data is loaded)."""
+    if cfg.monitor == "valid_acc" and task != "classification":
+        raise ConfigError(f"monitor valid_acc needs a classification task; this run is {task}. "
+                          "Fix: monitor valid_loss (best checkpoint by lowest valid loss)")
+
+
+def default_config(**overrides) -> RunConfig:
+    return make_config(**overrides)
+
+
+__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "check_monitor", "default_config", "replace"]

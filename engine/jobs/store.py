@@ -1,0 +1,270 @@
+"""RunStore: runs, their metrics and results in SQLite (WAL) at <home>/runs.db.
+
+Every browser session, the CLI and the worker processes share it. Each call opens a short-lived
+connection (connections are not shared across threads), transactions are short, and a busy
+timeout absorbs the rare writer overlap, so readers never see "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from engine.paths import data_home, runs_dir
+
+STATUSES = ("queued", "running", "done", "stopped", "diverged", "failed", "interrupted")
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "stopped", "diverged", "failed", "interrupted")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner TEXT,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    updated REAL NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    max_epochs INTEGER NOT NULL DEFAULT 0,
+    worker_pid INTEGER,
+    error TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    resume INTEGER NOT NULL DEFAULT 0,
+    device TEXT,
+    node TEXT,
+    params INTEGER,
+    parent TEXT,
+    backend TEXT NOT NULL DEFAULT 'local'
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    split TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, epoch);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+"""
+
+RUN_FIELDS = ("name", "owner", "status", "started", "finished", "epoch", "max_epochs", "worker_pid", "error",
+              "cancel_requested", "resume", "device", "node", "params", "parent", "backend")
+
+
+class RunNotFound(KeyError):
+    def __str__(self) -> str:
+        return f"no run {self.args[0]!r}. Fix: list runs with `python -m engine runs`."
+
+
+def new_run_id() -> str:
+    return time.strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+class RunStore:
+    def __init__(self, home=None, timeout: float = 30.0):
+        self.home = data_home(home)
+        self.path = self.home / "runs.db"
+        self.timeout = timeout
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            _migrate(db)
+        # An idle connection held as long as this store: SQLite checkpoints (and fsyncs) the WAL whenever
+        # the *last* connection to the database closes, so without it every short-lived write would pay
+        # a checkpoint (~25 ms per write instead of ~2 ms; bench/trainer_overhead.py).
+        self._keeper = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                       check_same_thread=False)
+        self._keeper.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    # --- runs -------------------------------------------------------------------------------
+    def create_run(self, config, owner: str | None = None, status: str = "queued", parent: str | None = None,
+                   run_id: str | None = None, backend: str = "local") -> str:
+        run_id = run_id or new_run_id()
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (id, name, owner, status, config, created, updated, max_epochs, parent, backend) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, config.short_name(), owner, status, config.to_json(), now, now, config.epochs, parent,
+                 backend),
+            )
+        return run_id
+
+    def get_run(self, run_id: str) -> dict:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return _run_dict(row)
+
+    def list_runs(self, statuses: Iterable[str] | None = None, limit: int | None = None) -> list[dict]:
+        query, args = "SELECT * FROM runs", []
+        if statuses:
+            statuses = list(statuses)
+            query += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            args += statuses
+        query += " ORDER BY created DESC"
+        if limit:
+            query += f" LIMIT {int(limit)}"
+        with self._connect() as db:
+            return [_run_dict(r) for r in db.execute(query, args).fetchall()]
+
+    def update(self, run_id: str, **fields) -> None:
+        bad = set(fields) - set(RUN_FIELDS)
+        if bad:
+            raise ValueError(f"unknown run fields {bad}")
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"unknown status {fields['status']!r}")
+        fields["updated"] = time.time()
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE runs SET {cols} WHERE id = ?", (*fields.values(), run_id))
+        if cur.rowcount == 0:
+            raise RunNotFound(run_id)
+
+    def transition(self, run_id: str, from_statuses: Iterable[str], **fields) -> bool:
+        """Update only if the run's status is one of `from_statuses` (atomic compare-and-set)."""
+        from_statuses = list(from_statuses)
+        fields["updated"] = time.time()
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            cur = db.execute(
+                f"UPDATE runs SET {cols} WHERE id = ? AND status IN ({','.join('?' * len(from_statuses))})",
+                (*fields.values(), run_id, *from_statuses),
+            )
+        return cur.rowcount == 1
+
+    def request_cancel(self, run_id: str) -> str:
+        """Stop a run: a queued one stops at once, a running one at its next batch."""
+        self.get_run(run_id)
+        if self.transition(run_id, ["queued"], status="stopped", finished=time.time(),
+                           error="stopped before it started"):
+            return "stopped"
+        self.transition(run_id, ["running"], cancel_requested=1)
+        return self.get_run(run_id)["status"]
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self._connect() as db:
+            row = db.execute("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def delete_run(self, run_id: str) -> None:
+        with self._tx() as db:
+            for table, col in (("metrics", "run_id"), ("results", "run_id"), ("runs", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {col} = ?", (run_id,))
+        shutil.rmtree(runs_dir(self.home) / run_id, ignore_errors=True)
+
+    def run_dir(self, run_id: str) -> Path:
+        from engine.paths import run_dir
+
+        return run_dir(run_id, self.home)
+
+    # --- metrics ----------------------------------------------------------------------------
+    def log_metrics(self, run_id: str, rows: Iterable[tuple[int, int, str, str, float]]) -> None:
+        """rows: (epoch, step, split, name, value)."""
+        now = time.time()
+        data = [(run_id, int(e), int(s), sp, n, None if v != v else float(v), now) for e, s, sp, n, v in rows]
+        if not data:
+            return
+        with self._tx() as db:
+            db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)", data)
+
+    def drop_metrics_after(self, run_id: str, epoch: int) -> int:
+        """Remove rows of epochs > `epoch` (a partial epoch cut short before a resume)."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM metrics WHERE run_id = ? AND epoch > ?", (run_id, epoch)).rowcount
+
+    def metrics(self, run_ids: str | Iterable[str]):
+        """A pandas DataFrame with columns run_id, epoch, step, split, name, value, time."""
+        import pandas as pd
+
+        ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+        cols = ["run_id", "epoch", "step", "split", "name", "value", "time"]
+        if not ids:
+            return pd.DataFrame(columns=cols)
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {', '.join(cols)} FROM metrics WHERE run_id IN ({','.join('?' * len(ids))}) "
+                "ORDER BY run_id, step, rowid", ids,
+            ).fetchall()
+        return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+
+    def progress(self, run_id: str) -> dict:
+        """What a progress bar needs, in one short query instead of every metric row: the mean seconds per
+        finished epoch and the batches per epoch (both None before the first epoch ends), and the newest
+        step logged (0 before any)."""
+        with self._connect() as db:
+            seconds, last_step = db.execute(
+                "SELECT AVG(CASE WHEN name = 'epoch_seconds' AND epoch > 0 THEN value END), MAX(step) "
+                "FROM metrics WHERE run_id = ?", (run_id,)).fetchone()
+            first = db.execute(
+                "SELECT epoch, step FROM metrics WHERE run_id = ? AND split = 'train' AND name = 'loss' AND epoch > 0 "
+                "ORDER BY epoch, rowid LIMIT 1", (run_id,)).fetchone()
+        per_epoch = first[1] / first[0] if first and first[1] > 0 else None
+        return {"epoch_seconds": seconds, "steps_per_epoch": per_epoch, "last_step": last_step or 0}
+
+    def metrics_version(self, run_id: str) -> tuple[int, float]:
+        """Changes whenever a row of the run's metrics is added or dropped: (row count, newest row's time)."""
+        with self._connect() as db:
+            count, newest = db.execute("SELECT COUNT(*), MAX(time) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()
+        return int(count), float(newest or 0.0)
+
+    # --- results ----------------------------------------------------------------------------
+    def save_result(self, run_id: str, data: dict) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?)", (run_id, json.dumps(data)))
+
+    def result(self, run_id: str) -> dict | None:
+        with self._connect() as db:
+            row = db.execute("SELECT data FROM results WHERE run_id = ?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older version up to SCHEMA (columns added since)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if "backend" not in columns:  # before the column, a Ray run was known by its node label
+        db.execute("ALTER TABLE runs ADD COLUMN backend TEXT NOT NULL DEFAULT 'local'")
+        db.execute("UPDATE runs SET backend = 'ray' WHERE node LIKE '%(ray %'")
+
+
+def _run_dict(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    d["config"] = json.loads(d["config"])
+    return d

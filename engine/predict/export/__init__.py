@@ -1,0 +1,109 @@
+"""Take a trained run away: as a standalone script, a TorchScript model, weights as JSON, or the
+checkpoint itself. Each format is an exporter in FORMATS: `fn(source, out_dir, **options) -> [paths]`.
+
+`python -m engine export RUN_ID --format FORMAT --out DIR` and the Runs page both call `export()`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.jobs.store import RunStore
+from engine.predict.export.source import ExportError, ExportSource
+from engine.training import checkpoint
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    title: str
+    description: str
+    write: Callable[..., list[Path]]  # write(source: ExportSource, out: Path, **options) -> files written
+
+
+FORMATS: dict[str, ExportFormat] = {}
+
+
+def register(fmt: ExportFormat) -> ExportFormat:
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def source_from_run(store: RunStore, run_id: str, which: str = "best") -> ExportSource:
+    """The run's best.pt (best by the run's monitor, e.g. lowest valid loss; the weights its test metrics come from), else last.pt."""
+    store.get_run(run_id)  # RunNotFound names the fix
+    folder = store.run_dir(run_id)
+    names = ["best.pt", "last.pt"] if which == "best" else ["last.pt"]
+    for name in names:
+        if (folder / name).exists():
+            return ExportSource(checkpoint.load(folder / name), store.home, run_id=run_id,
+                                result=store.result(run_id) or {})
+    raise checkpoint.CheckpointError(f"run {run_id} has no checkpoint yet (it saves one per epoch); "
+                                     "export it after its first epoch")
+
+
+def source_from_checkpoint(path: str | Path, home=None) -> ExportSource:
+    return ExportSource(checkpoint.load(path), home, run_id=Path(path).stem)
+
+
+def export(source: ExportSource, fmt: str, out: str | Path, **options) -> list[Path]:
+    """Write format `fmt` of `source` into folder `out`; returns the files written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    out = Path(out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    files = FORMATS[fmt].write(source, out, **options)
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in files:  # atomic writes create private (0600) files; exports are for sharing
+        f.chmod(0o666 & ~mask)
+    return files
+
+
+def bundle(source: ExportSource, fmt: str, **options) -> tuple[str, bytes, list[tuple[str, int]]]:
+    """An export as one downloadable file: (file name, bytes, [(name, size) of what it holds]).
+    A single-file export is that file; several files are zipped into <run>-<format>.zip."""
+    import io
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="nnlab-export-") as tmp:
+        files = export(source, fmt, tmp, **options)
+        listing = [(f.name, f.stat().st_size) for f in files]
+        if len(files) == 1:
+            return files[0].name, files[0].read_bytes(), listing
+        buf = io.BytesIO()
+        folder = f"{source.slug}-{fmt}"
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in files:  # .npz and .pt are compressed already: store them as they are
+                kind = zipfile.ZIP_STORED if f.suffix in (".npz", ".pt") else zipfile.ZIP_DEFLATED
+                zf.write(f, f"{folder}/{f.name}", compress_type=kind)
+        return f"{folder}.zip", buf.getvalue(), listing
+
+
+def _register_builtin() -> None:
+    from engine.predict.export import portable, script
+
+    register(ExportFormat("script", "Python script",
+                          "a standalone, readable predict script (torch + numpy only) with the weights "
+                          "(model.pt) and, for text runs, the word vectors (vectors.npz) beside it",
+                          script.write_script))
+    register(ExportFormat("torchscript", "TorchScript model",
+                          "the model alone as TorchScript (torch.jit.load, no Python class needed) plus the "
+                          "featurizer state as JSON", portable.write_torchscript))
+    register(ExportFormat("weights-json", "Weights as JSON",
+                          "every weight as nested lists with its shape, for a notebook or a spreadsheet "
+                          f"(models up to {portable.WEIGHTS_JSON_LIMIT:,} numbers)", portable.write_weights_json))
+    register(ExportFormat("checkpoint", "NN Lab checkpoint",
+                          "the run's checkpoint file, to predict with elsewhere "
+                          "(`python -m engine predict --checkpoint FILE`, or upload it on the Predict page)",
+                          portable.write_checkpoint))
+
+
+_register_builtin()
+
+__all__ = ["FORMATS", "ExportError", "ExportFormat", "ExportSource", "bundle", "export", "register", "source_from_checkpoint",
+           "source_from_run"]

@@ -1,0 +1,84 @@
+"""From a RunConfig to what the Trainer needs: data tensors, featurizer, model, optimizer.
+Shared by training, resuming, prediction and the labs, so each builds things the same way."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.config.options import ConfigError
+from engine.config.run_config import RunConfig
+from engine.data import DATASETS, Dataset, load_dataset
+from engine.features import Featurizer, featurize_splits, make_featurizer
+from engine.models import MODELS, build_model
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class Prepared:
+    config: RunConfig
+    dataset: Dataset
+    featurizer: Featurizer
+    tensors: dict  # split -> features
+    targets: dict  # split -> labels/targets tensor
+    spec: dict  # input_dim, num_outputs, classes, task, ...
+
+
+def prepare_data(cfg: RunConfig, home=None, progress=None) -> Prepared:
+    ds_spec = DATASETS[cfg.dataset]
+    dataset = load_dataset(cfg.dataset, home, **cfg.data_args)
+    featurizer = make_featurizer(cfg, ds_spec.kind, MODELS[cfg.model].input, home)
+    featurizer.fit(dataset)
+    tensors = featurize_splits(featurizer, dataset, home)
+    dtype = torch.long if dataset.task == "classification" else torch.float32
+    targets = {s: torch.as_tensor(getattr(dataset, s).y, dtype=dtype) for s in ("train", "valid", "test")}
+    spec = {
+        **featurizer.spec(),
+        "num_outputs": len(dataset.classes) if dataset.task == "classification" else 1,
+        "classes": list(dataset.classes),
+        "task": dataset.task,
+        "dataset": dataset.name,
+        "kind": dataset.kind,
+    }
+    if dataset.meta.get("target_scale"):  # [mean, std] of a standardised regression target
+        spec["target_scale"] = list(dataset.meta["target_scale"])
+    return Prepared(cfg, dataset, featurizer, tensors, targets, spec)
+
+
+def build(cfg: RunConfig, spec: dict) -> nn.Module:
+    model = build_model(cfg.model, cfg.model_args, spec)
+    if cfg.batch_size == 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ConfigError("batch norm cannot train on batches of one example. Fix: batch size ≥ 2, or turn "
+                          "batch norm off")
+    return model
+
+
+def make_optimizer(model: nn.Module, cfg: RunConfig, steps_per_epoch: int):
+    """The model's own `configure_optimizers(cfg, steps_per_epoch)` if it has one (e.g. a transformer
+    with weight-decay groups and warmup), else the configured optimizer and schedule.
+    Returns (optimizer, scheduler or None, scheduler_per_batch)."""
+    if hasattr(model, "configure_optimizers"):
+        return model.configure_optimizers(cfg, steps_per_epoch)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "onecycle":  # short runs: warm up to lr over the first 25 % of steps, then anneal to ~0
+        total = max(1, cfg.epochs * steps_per_epoch)
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25,
+                                                        cycle_momentum=cfg.optimizer == "sgd"), True
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs) if cfg.schedule == "cosine" else None
+    return opt, sched, False

@@ -1,0 +1,199 @@
+"""Execute one run from the RunStore: the body of a worker process (and of `engine train`).
+
+load data -> featurize (cached) -> build model -> Trainer.fit(callbacks) -> test metrics -> store.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+import traceback
+from collections.abc import Sequence
+
+import torch
+
+from engine.config.options import ConfigError
+from engine.config.run_config import MONITOR_MODE, RunConfig, check_monitor
+from engine.data import DATASETS
+from engine.data.download import DataMissingError
+from engine.jobs.store import RunStore
+from engine.models import count_parameters
+from engine.training import checkpoint
+from engine.training.batching import eval_batches, make_batches
+from engine.training.callbacks import (
+    CancelWatcher,
+    Checkpointer,
+    EarlyStopping,
+    NanGuard,
+    StoreReporter,
+    WarmStart,
+)
+from engine.training.closed_form import fit_closed_form
+from engine.training.devices import resolve_device
+from engine.training.evaluate import classification_results, regression_results
+from engine.training.pipeline import Prepared, build, make_optimizer, prepare_data, seed_everything
+from engine.training.tensorboard import TensorBoardLogger
+from engine.training.trainer import Callback, Trainer, TrainState
+
+STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
+
+
+def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = (), threads: int | None = None,
+            data: Prepared | None = None) -> dict:
+    """Train run `run_id` to its end; returns the summary also stored in its results.
+    Errors never escape: the run ends `failed` with a message that names the fix.
+    `store` is a RunStore or anything with the methods used here (the Ray backend's proxy); `data` is the
+    prepared data when it comes from elsewhere (through Ray's object store), else it is read from store.home."""
+    row = store.get_run(run_id)
+    cfg = RunConfig.from_dict(row["config"])
+    resume = bool(row["resume"])
+    if threads:
+        torch.set_num_threads(threads)
+    folder = store.run_dir(run_id)
+    t0 = time.perf_counter()
+    store.update(run_id, status="running", started=row["started"] or time.time(), worker_pid=os.getpid(),
+                 node=platform.node(), cancel_requested=0, resume=0, error=None)
+    try:
+        device = resolve_device(cfg.device)
+        store.update(run_id, device=str(device))
+        generator = seed_everything(cfg.seed)
+        prep = data if data is not None else prepare_data(cfg, store.home)
+        model = build(cfg, prep.spec)
+        if row.get("parent") and not resume:  # same start, different choice
+            load_initial_weights(store, row["parent"], model)
+        store.update(run_id, params=count_parameters(model)[0])
+        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+        train = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
+                             generator=generator, drop_single=has_bn)
+        valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
+        optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
+        if not resume:
+            checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
+                                                 "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
+        start_epoch, best, start_step = 0, None, 0
+        if resume:
+            start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator, cfg.monitor)
+            store.drop_metrics_after(run_id, start_epoch)
+        task = prep.spec["task"]
+        check_monitor(cfg, task)
+        monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
+        payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
+        ckpt = Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best)
+        callbacks: list[Callback] = [NanGuard(), StoreReporter(store, run_id, every=max(1, len(train) // 10)),
+                                     CancelWatcher(store, run_id)]
+        if cfg.early_stopping:
+            early = EarlyStopping(cfg.patience, monitor, mode)
+            early.best = best
+            callbacks.append(early)
+        callbacks += [ckpt, TensorBoardLogger(folder), *extra_callbacks]
+        warm = WarmStart(eval_batches(prep.tensors["train"], prep.targets["train"])) \
+            if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
+        callbacks = [warm, *callbacks] if warm else callbacks
+        trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
+                          scheduler_per_batch=per_batch)
+        if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
+            store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
+        if hasattr(model, "fit_closed_form"):  # closed form (e.g. Gaussian generative): one "epoch", no loop
+            state = fit_closed_form(trainer, prep.tensors["train"], prep.targets["train"], train, valid)
+        else:
+            state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
+                                state=TrainState(max_epochs=cfg.epochs, step=start_step))
+        status = STOP_STATUS.get(state.stop_reason or "", "done")
+        summary = _finish(store, run_id, trainer, prep, folder, status)
+        after_run = DATASETS[cfg.dataset].after_run
+        if after_run is not None:  # extra files of the run, made with the best weights (e.g. predictions.csv)
+            after_run(prep, trainer.model, folder)
+        summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
+                       seconds=time.perf_counter() - t0, device=str(device), message=state.message)
+        if warm and warm.result is not None:
+            summary["warm_start_train_acc"] = warm.result
+        store.update(run_id, status=status, finished=time.time(),
+                     error=state.message if status != "done" else None, worker_pid=None)
+        store.save_result(run_id, {**(store.result(run_id) or {}), **summary})
+        return {"run_id": run_id, **summary}
+    except Exception as exc:  # the run fails; the worker and the store live on
+        message = _explain(exc)
+        (folder / "error.log").write_text(traceback.format_exc())
+        store.update(run_id, status="failed", error=message, finished=time.time(), worker_pid=None)
+        return {"run_id": run_id, "status": "failed", "error": message, "seconds": time.perf_counter() - t0}
+
+
+def load_initial_weights(store: RunStore, parent: str, model: torch.nn.Module) -> None:
+    """Start `model` from run `parent`'s initial weights (its init.pt), so two runs that differ in one
+    choice (lr, optimizer, batch size) start from the same point. Refuses another architecture."""
+    try:
+        store.get_run(parent)
+    except KeyError:
+        raise ConfigError(f"cannot start from run {parent!r}: there is no such run") from None
+    path = store.run_dir(parent) / "init.pt"
+    if not path.exists():
+        raise ConfigError(f"run {parent} has no initial weights (init.pt): it never started training. "
+                          "Fix: start from a run that trained at least briefly")
+    init = checkpoint.load(path)["model"]
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in init.items()}
+    if own != theirs:
+        diff = sorted(k for k in own.keys() | theirs.keys() if own.get(k) != theirs.get(k))
+        raise ConfigError(
+            f"cannot start from run {parent}'s initial weights: its model differs from this one "
+            f"({', '.join(f'{k}: {theirs.get(k)} vs {own.get(k)}' for k in diff[:3])}). "
+            "Fix: keep that run's model, its settings and its features; change only the training settings "
+            "(lr, optimizer, batch size, epochs, schedule)")
+    model.load_state_dict(init)
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, DataMissingError | ConfigError | checkpoint.CheckpointError):
+        return str(exc)
+    if isinstance(exc, OSError) and "disk is full" in str(exc):
+        return str(exc)
+    if isinstance(exc, torch.OutOfMemoryError):
+        return "out of memory. Fix: a smaller batch size or model, or train on the CPU"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _restore(folder, model, optimizer, scheduler, generator, monitor: str) -> tuple[int, float | None, int]:
+    last = checkpoint.load(folder / "last.pt")
+    model.load_state_dict(last["model"])
+    optimizer.load_state_dict(last["optimizer"])
+    if scheduler is not None and last.get("scheduler"):
+        scheduler.load_state_dict(last["scheduler"])
+    rng = last.get("rng") or {}
+    if rng.get("torch") is not None:
+        torch.set_rng_state(rng["torch"])
+    if rng.get("batches") is not None:
+        generator.set_state(rng["batches"])
+    best = last.get("best") or {}
+    same = best.get("monitor", "valid_loss") == monitor  # a best loss is no bar for an accuracy
+    return int(last["epoch"]), best.get("value") if same else None, int(last.get("step", 0))
+
+
+def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
+    """Test metrics with the best weights (picked by the run's monitor; lowest valid loss by default),
+    logged and stored as results."""
+    best_path = folder / "best.pt"
+    if best_path.exists():
+        trainer.model.load_state_dict(checkpoint.load(best_path)["model"])
+    test = eval_batches(prep.tensors["test"], prep.targets["test"])
+    valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
+    out, y = trainer.predict(test)
+    if prep.spec["task"] == "classification":
+        results = classification_results(out, y, prep.spec["classes"],
+                                         prep.dataset.test.x if prep.dataset.kind == "text" else None)
+    else:
+        results = regression_results(out, y)
+    valid_metrics = trainer.evaluate(valid)
+    summary = {f"valid_{k}": v for k, v in valid_metrics.items()}
+    if prep.spec["task"] == "regression":  # the Trainer's regression loss is the MSE
+        summary["valid_mse"] = valid_metrics["loss"]
+    summary.update({k: v for k, v in results.items() if k.startswith("test_")})
+    rows = [(0, 0, "test", k[5:], v) for k, v in summary.items() if k.startswith("test_") and _finite(v)]
+    store.log_metrics(run_id, rows)
+    store.save_result(run_id, {**results, **summary, "params": count_parameters(trainer.model)[0]})
+    return {**summary, "params": count_parameters(trainer.model)[0]}
+
+
+def _finite(v) -> bool:
+    return isinstance(v, float) and math.isfinite(v)

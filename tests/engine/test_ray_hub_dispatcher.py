@@ -1,0 +1,96 @@
+"""The Hub's dispatcher, without a cluster, driven tick by tick:
+- a task lost before its run started is started again only after a growing pause (a node leaving the
+  cluster can take tasks for seconds before Ray marks it dead), and after MAX_START_ATTEMPTS losses the
+  run fails with the reason;
+- a run that has ended while its task still writes its result is left alone, and a run stopped while its
+  task waits for room has that task cancelled."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import pytest
+
+ray = pytest.importorskip("ray")
+from engine.config.run_config import make_config  # noqa: E402
+from engine.jobs.ray import hub as ray_hub  # noqa: E402
+from engine.jobs.store import RunStore  # noqa: E402
+
+
+class LostTask:
+    """Stands for the ObjectRef of a task whose node died before the task claimed its run."""
+
+
+def new_hub(home):
+    hub = ray_hub.Hub.__new__(ray_hub.Hub)  # no dispatcher thread, no actor: tick() is driven by the test
+    hub.home, hub.store = home, RunStore(home)
+    hub.tasks, hub.cancel_seen, hub.forced, hub.claimed, hub.attempts, hub.retry_at = {}, {}, set(), set(), {}, {}
+    hub.data_refs, hub._wake = OrderedDict(), threading.Event()
+    return hub
+
+
+def bare_hub(home, monkeypatch, clock):
+    hub = new_hub(home)
+    starts = []
+
+    def start(run):
+        starts.append(clock[0])
+        hub.tasks[run["id"]] = LostTask()
+
+    def get(ref):
+        raise ray.exceptions.NodeDiedError("node 127.0.0.1 died")
+
+    monkeypatch.setattr(hub, "_start", start)
+    monkeypatch.setattr(ray_hub.ray, "wait", lambda refs, **kw: (list(refs), []))
+    monkeypatch.setattr(ray_hub.ray, "get", get)
+    monkeypatch.setattr(ray_hub.time, "monotonic", lambda: clock[0])
+    return hub, starts
+
+
+def test_a_task_lost_before_it_starts_is_retried_after_a_pause_then_the_run_fails(home, monkeypatch):
+    clock = [1000.0]
+    hub, starts = bare_hub(home, monkeypatch, clock)
+    run_id = hub.store.create_run(make_config(dataset="digits", model="mlp", epochs=1))
+    while hub.store.get_run(run_id)["status"] == "queued" and clock[0] < 1100:
+        hub.tick()
+        clock[0] += ray_hub.POLL_SECONDS
+    pause = ray_hub.START_RETRY_SECONDS
+    assert len(starts) == ray_hub.MAX_START_ATTEMPTS == 3
+    assert starts[1] - starts[0] >= pause and starts[2] - starts[1] >= 2 * pause  # not three tries in a second
+    run = hub.store.get_run(run_id)
+    assert run["status"] == "failed"
+    assert "failed 3 times before starting: the node it ran on left the Ray cluster" in run["error"]
+
+
+def hub_with_live_tasks(home, monkeypatch):
+    """A bare Hub whose tasks are all still running, and the list of the tasks it cancels."""
+    hub = new_hub(home)
+    cancelled = []
+    monkeypatch.setattr(hub, "_start", lambda run: hub.tasks.setdefault(run["id"], f"task of {run['id']}"))
+    monkeypatch.setattr(ray_hub.ray, "wait", lambda refs, **kw: ([], list(refs)))
+    monkeypatch.setattr(ray_hub.ray, "cancel", lambda ref, **kw: cancelled.append(ref))
+    return hub, cancelled
+
+
+def test_a_run_that_ended_is_not_cancelled_while_its_task_writes_its_result(home, monkeypatch):
+    hub, cancelled = hub_with_live_tasks(home, monkeypatch)
+    run_id = hub.store.create_run(make_config(dataset="digits", model="mlp", epochs=1))
+    hub.tick()  # the task starts...
+    assert hub.claim(run_id, "node-a", 123)  # ...and claims its run
+    hub.store.request_cancel(run_id)
+    hub.store.update(run_id, status="stopped")  # the run answered: stopped, its test metrics still to be saved
+    hub.tick()
+    assert cancelled == [] and run_id not in hub.forced
+    hub.store.save_result(run_id, {"status": "stopped", "test_acc": 0.5})  # the task's last write goes through
+    assert hub.store.get_run(run_id)["status"] == "stopped" and hub.store.result(run_id)["test_acc"] == 0.5
+
+
+def test_a_run_stopped_while_its_task_waits_for_room_has_the_task_cancelled(home, monkeypatch):
+    hub, cancelled = hub_with_live_tasks(home, monkeypatch)
+    run_id = hub.store.create_run(make_config(dataset="digits", model="mlp", epochs=1))
+    hub.tick()  # a task is made, but waits for a free CPU: it has not claimed the run
+    assert hub.store.request_cancel(run_id) == "stopped"
+    hub.tick()
+    assert cancelled == [f"task of {run_id}"] and run_id in hub.forced
+    assert not hub.claim(run_id, "node-a", 123)  # were the task to start after all, it would not run it

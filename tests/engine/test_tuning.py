@@ -1,0 +1,172 @@
+"""Optuna tuning: every trial is a run in the RunStore, tagged with its study and trial; bad trials are
+pruned on valid accuracy; the CLI prints a JSON line per trial; the Tuning page follows a study and
+retrains the best configuration through the JobRunner (never training in the page)."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from pagehelpers import frame, open_page, plotly_specs
+
+from engine import tune
+from engine.cli import main
+from engine.config.options import ConfigError
+from engine.config.run_config import RunConfig, make_config
+from engine.jobs.store import RunStore
+
+TINY = {"width": 16, "layers": 1}
+
+
+def tiny_config(epochs: int = 2) -> RunConfig:
+    return make_config(dataset="digits", model="mlp", epochs=epochs, model_args=TINY)
+
+
+def small_study(home, trials: int, epochs: int = 2, **kwargs) -> optuna.Study:
+    return tune.tune(tiny_config(epochs), trials, home=home, search=["lr", "batch_size", "dropout"], threads=1,
+                     **kwargs)
+
+
+def test_a_study_of_three_trials_records_three_tagged_runs(home):
+    seen = []
+    study = small_study(home, 3, on_trial=seen.append)
+    store = RunStore(home)
+    runs = store.list_runs()
+    assert len(runs) == 3
+    table = tune.trials_frame(study.study_name, home)
+    assert list(table["number"]) == [0, 1, 2] and [r["number"] for r in seen] == [0, 1, 2]
+    assert set(table["run_id"]) == {r["id"] for r in runs}
+    for row in table.itertuples():
+        run = store.get_run(row.run_id)
+        assert store.result(row.run_id)["tuning"] == {"study": study.study_name, "trial": row.number}
+        assert run["name"].endswith(f"tune {study.study_name} #{row.number}")
+        cfg = run["config"]  # the run trained what the trial suggested, the rest fixed
+        assert (cfg["lr"], cfg["batch_size"], cfg["model_args"]["dropout"]) == (
+            row.params["lr"], row.params["batch_size"], row.params["dropout"])
+        assert (cfg["epochs"], cfg["model_args"]["width"]) == (2, 16)
+        assert row.state in ("COMPLETE", "PRUNED") and run["status"] in ("done", "stopped")
+    best = tune.best_config(study.study_name, home)
+    assert best == RunConfig.from_json(best.to_json())
+    assert best.lr == study.best_params["lr"] and best.batch_size == study.best_params["batch_size"]
+    summary = tune.study_summary(study)
+    assert summary["best_run_id"] == study.best_trial.user_attrs["run_id"]
+    assert store.get_run(summary["best_run_id"])["config"] == best.to_dict()
+    assert store.result(summary["best_run_id"])["valid_acc"] == pytest.approx(study.best_value)
+    assert not summary["running"] and summary["trials"] == 3
+
+
+def test_a_pruned_trial_stops_its_run_early_with_a_message(home):
+    study = small_study(home, 1, epochs=3, pruner=optuna.pruners.ThresholdPruner(lower=1.01))
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert list(trial.intermediate_values) == [1]  # reported once, then stopped
+    run = RunStore(home).get_run(trial.user_attrs["run_id"])
+    assert run["status"] == "stopped" and run["epoch"] == 1 and run["max_epochs"] == 3
+    assert run["error"].startswith("pruned by the tuner at epoch 1")
+    assert tune.trials_frame(study)["message"][0] == run["error"]
+    with pytest.raises(ValueError, match="no finished trial"):
+        tune.best_config(study)
+    # a trial is never pruned at its last epoch: it has trained fully by then
+    last = small_study(home, 1, epochs=1, pruner=optuna.pruners.ThresholdPruner(lower=1.01))
+    assert last.trials[0].state == optuna.trial.TrialState.COMPLETE
+
+
+def test_a_study_asked_to_stop_starts_no_new_trial(home):
+    study = small_study(home, 5, epochs=1, study_name="stop-me",
+                        on_trial=lambda row: tune.request_stop("stop-me", home))
+    assert len(study.trials) == 1 and len(RunStore(home).list_runs()) == 1
+    assert study.user_attrs["stop_requested"] and study.user_attrs["finished"]
+
+
+def test_tuning_refuses_what_it_cannot_do(home):
+    tune.tune(tiny_config(1), 1, home=home, search=["lr"], study_name="taken", threads=1)
+    with pytest.raises(ConfigError, match="exists already"):
+        tune.tune(tiny_config(1), 1, home=home, study_name="taken")
+    with pytest.raises(ConfigError, match="cannot search"):
+        tune.tune(tiny_config(1), 1, home=home, search=["momentum"])
+    with pytest.raises(ConfigError, match="nothing to search"):
+        tune.tune(tiny_config(1), 1, home=home, search=[])
+    assert tune.study_names(home) == ["taken"] and len(RunStore(home).list_runs()) == 1
+
+
+def test_cli_tune_prints_a_json_line_per_trial_and_the_best(tmp_path, capsys):
+    code = main(["--home", str(tmp_path), "tune", "--dataset", "digits", "--model", "mlp", "--trials", "2",
+                 "--epochs", "1", "--width", "16", "--layers", "1", "--threads", "1", "--study", "cli", "--json"])
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(out) == 3
+    trials, final = out[:2], out[2]
+    assert [t["trial"] for t in trials] == [0, 1] and all(t["state"] == "COMPLETE" for t in trials)
+    assert all(set(t["params"]) == {"lr", "batch_size", "dropout"} for t in trials)  # width, layers: fixed flags
+    assert final["study"] == "cli" and final["complete"] == 2
+    best = max(trials, key=lambda t: t["value"])
+    assert (final["best_value"], final["best_params"], final["best_run_id"]) == (
+        best["value"], best["params"], best["run_id"])
+    assert {r["id"] for r in RunStore(tmp_path).list_runs()} == {t["run_id"] for t in trials}
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--dataset", "mnist"], "python -m engine fetch mnist"),
+    (["--lr", "0.01", "--search", "lr"], "both as a fixed flag and in --search"),
+    (["--lr", "2000"], "lr=2000"),
+    (["--models", "mlp,rnn"], "does not take image data"),
+])
+def test_cli_tune_errors_are_clear_messages(tmp_path, capsys, flags, message):
+    code = main(["--home", str(tmp_path), "tune", "--trials", "1", "--json", *flags])
+    captured = capsys.readouterr()
+    assert code == 2 and message in json.loads(captured.out)["error"] and "Traceback" not in captured.err
+    assert RunStore(tmp_path).list_runs() == []
+
+
+def test_tuning_page_shows_a_study_and_retrains_its_best(home, no_workers):
+    study = small_study(home, 2, epochs=1)
+    at = open_page("8_Tuning.py")
+    assert at.session_state["tune_study"] == study.study_name
+    table = frame(at, "trial", "state", "run")
+    assert list(table["run"]) == [t.user_attrs["run_id"] for t in study.trials]
+    assert list(table["state"]) == ["complete", "complete"]
+    titles = [spec["layout"]["title"]["text"] for spec in plotly_specs(at)]
+    assert titles == ["Optimization History Plot", "Hyperparameter Importances"]
+    at.button(key="tune_retrain").click().run()
+    assert not at.exception
+    run = RunStore(home).get_run(at.session_state["tune_retrain_run"])
+    assert run["status"] == "queued" and run["owner"] == at.session_state["nnlab_owner"]
+    assert run["config"] == tune.best_config(study).to_dict()
+    assert no_workers == [home]  # the page queued it for a worker; it trained nothing itself
+
+
+def test_tuning_page_starts_a_study_as_a_background_command(home, monkeypatch):
+    launched = []
+    monkeypatch.setattr("ui.tuning.launch", lambda h, argv, study: launched.append(argv) or
+                        {"study": study, "pid": None, "log": str(home / "missing.log")})
+    at = open_page("8_Tuning.py")
+    assert any("No study yet" in i.value for i in at.info)
+    at.selectbox(key="tune_dataset").set_value("mnist").run()
+    assert at.button(key="tune_start").disabled and any("not fetched" in w.value for w in at.warning)
+    at.selectbox(key="tune_dataset").set_value("digits").run()
+    at.multiselect(key="tune_search_mlp").set_value(["lr", "batch_size"])
+    at.number_input(key="tune_trials").set_value(1)
+    at.number_input(key="tune_epochs").set_value(1)
+    at.text_input(key="tune_name").input("page-study")
+    at.button(key="tune_start").click().run()
+    assert not at.exception and len(launched) == 1
+    assert any("page-study did not start" in e.value for e in at.error)  # its process is gone, no study
+    argv = launched[0]
+    assert argv[1:3] == ["-m", "engine"] and "--json" in argv
+    assert main([*argv[3:], "--threads", "1"]) == 0  # the command the page starts runs as it is
+    at.run()
+    table = frame(at, "trial", "state", "run")
+    assert len(table) == 1 and set(tune.load_study("page-study", home).best_params) == {"lr", "batch_size"}
+
+
+def test_trials_table_has_a_column_per_parameter_and_a_link_per_run():
+    import pandas as pd
+
+    from ui.tuning import trials_table
+
+    rows = [{"number": 0, "state": "COMPLETE", "value": 0.9, "params": {"lr": 0.01}, "run_id": "r0", "message": None},
+            {"number": 1, "state": "RUNNING", "value": None, "params": {"lr": 0.1}, "run_id": "r1", "message": None}]
+    live = trials_table(pd.DataFrame(rows), running=True)
+    assert list(live["state"]) == ["complete", "running"] and list(live["lr"]) == [0.01, 0.1]
+    assert list(live["run_link"]) == ["Train?run=r0", "Train?run=r1"]
+    assert list(trials_table(pd.DataFrame(rows), running=False)["state"]) == ["complete", "interrupted"]

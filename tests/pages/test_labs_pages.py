@@ -1,0 +1,64 @@
+"""AppTest for the lab pages: each renders without exception and its buttons do their work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGES = Path(__file__).resolve().parents[2] / "pages"
+
+
+def test_gradient_check_page(home):
+    at = AppTest.from_file(str(PAGES / "4_Gradient_check.py"), default_timeout=120).run()
+    assert not at.exception
+    at.number_input(key="gc_batch").set_value(10)
+    at.number_input(key="gc_hidden").set_value(5)
+    at.number_input(key="gc_loop").set_value(50)
+    at.button(key="gc_run").click().run()
+    assert not at.exception
+    result = at.session_state["gc_result"]
+    assert result["dataset"] == "digits" and result["architecture"] == "64-5-10"
+    assert result["max_rel_err"]["backprop_vs_autograd"] < 1e-10
+    at.number_input(key="gc_iters").set_value(2)
+    at.button(key="gc_train").click().run()
+    assert not at.exception
+    rows = at.session_state["gc_train_rows"]
+    assert set(rows["method"]) == {"backprop", "vectorised"} and len(rows) == 4
+
+
+def test_batch_size_timing_page(home):
+    at = AppTest.from_file(str(PAGES / "5_Batch_size_timing.py"), default_timeout=120).run()
+    assert not at.exception
+    at.selectbox(key="tm_dataset").set_value("digits")
+    at.run()
+    at.selectbox(key="tm_model").set_value("linear")
+    at.multiselect(key="tm_sizes").set_value([8, 256])
+    at.number_input(key="tm_repeats").set_value(1)
+    at.number_input(key="tm_max").set_value(200)
+    at.button(key="tm_run").click().run()
+    assert not at.exception
+    df = at.session_state["tm_rows"]
+    assert list(df["batch_size"]) == [8, 256] and (df["seconds"] > 0).all()
+    at.radio(key="tm_metric").set_value("examples_per_s").run()
+    assert not at.exception
+
+
+def test_timing_figure_has_reference_line():
+    from ui import labs_timing
+
+    df = labs_timing.rows_frame([{"device": "cpu", "batch_size": b, "seconds": 1.0 / b, "examples_per_s": b}
+                                 for b in (1, 2, 4)])
+    fig = labs_timing.timing_figure(df)
+    assert [t.name for t in fig.data] == ["measured · cpu", "exercise · GPU"]
+    assert list(fig.data[1].x) == [1, 1024] and fig.layout.xaxis.type == "log"
+    assert b"batch_size" in labs_timing.to_csv(df).splitlines()[0]
+
+
+def test_softmax_page(home):
+    at = AppTest.from_file(str(PAGES / "6_Softmax_lab.py"), default_timeout=120).run()
+    assert not at.exception
+    assert any("digits" in c.value for c in at.caption)
+    assert any("max |formula − autograd|" in m.value for m in at.markdown)
+    at.number_input(key="sm_seed").set_value(3).run()
+    assert not at.exception
