@@ -1,4 +1,4 @@
-"""`train` (in this process, with a progress bar) and `runs` (a table of runs)."""
+"""`train`: one run in this process, with a progress bar."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ def register(sub) -> None:
     p.add_argument("--owner", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run_train)
 
-    r = sub.add_parser("runs", help="list runs")
-    r.add_argument("--json", action="store_true")
-    r.add_argument("--limit", type=int, default=50)
-    r.set_defaults(func=run_runs)
-
 
 def run_train(args) -> int:
     from engine.training.run import execute
@@ -43,23 +38,3 @@ def run_train(args) -> int:
     emit(out, args.json)
     return 0 if summary["status"] in ("done", "stopped") else 1
 
-
-def run_runs(args) -> int:
-    store = RunStore(args.home)
-    runs = store.list_runs(limit=args.limit)
-    if args.json:
-        for r in runs:
-            res = store.result(r["id"]) or {}
-            emit({"run_id": r["id"], "status": r["status"], "name": r["name"], "epoch": r["epoch"],
-                  "test_acc": res.get("test_acc"), "created": r["created"]}, True)
-        return 0
-    if not runs:
-        print("no runs yet: start one with `python -m engine train` or on the Train page")
-        return 0
-    print(f"{'run':<20} {'status':<11} {'epoch':>5} {'test_acc':>8}  name")
-    for r in runs:
-        res = store.result(r["id"]) or {}
-        acc = res.get("test_acc")
-        acc_text = "-" if acc is None else f"{acc:.4f}"
-        print(f"{r['id']:<20} {r['status']:<11} {r['epoch']:>5} {acc_text:>8}  {r['name']}")
-    return 0

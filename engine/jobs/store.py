@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from engine.jobs.tracker import clean_note, clean_tag, clean_tags
 from engine.paths import data_home, runs_dir
 
 STATUSES = ("queued", "running", "done", "stopped", "diverged", "failed", "interrupted")
@@ -58,6 +59,11 @@ CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, epoch);
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT PRIMARY KEY,
     data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS annotations (
+    run_id TEXT PRIMARY KEY,
+    tags TEXT NOT NULL DEFAULT '[]',
+    note TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -186,7 +192,7 @@ class RunStore:
 
     def delete_run(self, run_id: str) -> None:
         with self._tx() as db:
-            for table, col in (("metrics", "run_id"), ("results", "run_id"), ("runs", "id")):
+            for table, col in (("metrics", "run_id"), ("results", "run_id"), ("annotations", "run_id"), ("runs", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} = ?", (run_id,))
         shutil.rmtree(runs_dir(self.home) / run_id, ignore_errors=True)
 
@@ -254,6 +260,40 @@ class RunStore:
         with self._connect() as db:
             row = db.execute("SELECT data FROM results WHERE run_id = ?", (run_id,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    # --- tags and notes (checked by engine.jobs.tracker) --------------------------------------------
+    def annotations(self, run_ids: Iterable[str] | None = None) -> dict[str, dict]:
+        """run id -> {"tags": [...], "note": "..."} for the runs that have either (all runs when None)."""
+        query, args = "SELECT run_id, tags, note FROM annotations", []
+        if run_ids is not None:
+            args = list(run_ids)
+            query += f" WHERE run_id IN ({','.join('?' * len(args))})"
+        with self._connect() as db:
+            rows = db.execute(query, args).fetchall()
+        return {r[0]: {"tags": json.loads(r[1]), "note": r[2]} for r in rows}
+
+    def change_tags(self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
+        """Add and remove tags of a run; returns its tags after the change."""
+        add, remove = [clean_tag(t) for t in add], {clean_tag(t) for t in remove}
+        with self._tx() as db:
+            tags = json.loads(self._annotation(db, run_id)[0])
+            tags = clean_tags([t for t in tags if t not in remove] + add)
+            db.execute("UPDATE annotations SET tags = ? WHERE run_id = ?", (json.dumps(tags), run_id))
+        return tags
+
+    def set_note(self, run_id: str, text: str) -> str:
+        text = clean_note(text)
+        with self._tx() as db:
+            self._annotation(db, run_id)
+            db.execute("UPDATE annotations SET note = ? WHERE run_id = ?", (text, run_id))
+        return text
+
+    @staticmethod
+    def _annotation(db: sqlite3.Connection, run_id: str) -> tuple[str, str]:
+        if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            raise RunNotFound(run_id)
+        db.execute("INSERT OR IGNORE INTO annotations (run_id) VALUES (?)", (run_id,))
+        return tuple(db.execute("SELECT tags, note FROM annotations WHERE run_id = ?", (run_id,)).fetchone())
 
 
 def _migrate(db: sqlite3.Connection) -> None:
