@@ -7,7 +7,8 @@ import streamlit as st
 from engine.config.options import ConfigError
 from engine.data import DATASETS
 from engine.jobs.store import ACTIVE
-from ui import config_form, live, permissions, query_config, state
+from engine.models import MODELS
+from ui import config_form, live, model_shape, permissions, query_config, state
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
 permissions.teacher_login()
@@ -33,13 +34,13 @@ cfg, values = config_form.render_form(home)
 
 spec = DATASETS[values["dataset"]]
 ready = spec.ready(home)
-shape = config_form.dataset_shape(values["dataset"], home, json.dumps(values["data_args"], sort_keys=True)) \
+shape = model_shape.dataset_shape(values["dataset"], home, json.dumps(values["data_args"], sort_keys=True)) \
     if ready else None
 if shape and "error" in shape:  # these data settings cannot load (e.g. a CSV target that does not exist)
     st.error(f"These data settings cannot train: {shape['error']}")
     cfg, shape = None, None
 try:
-    params = config_form.parameter_count(cfg, shape) if cfg is not None else None
+    params = model_shape.parameter_count(cfg, shape) if cfg is not None else None
 except ConfigError as exc:
     st.error(f"These settings cannot train: {exc}")
     cfg, params = None, None
@@ -67,7 +68,7 @@ with action_bar:
     left.metric("Parameters", f"{params:,}" if params is not None else "–",
                 help="weights and biases of the model these settings build")
     if cfg is not None:
-        mid.markdown(f"**{spec.title}** · {config_form.MODELS[cfg.model].title}  \n"
+        mid.markdown(f"**{spec.title}** · {MODELS[cfg.model].title}  \n"
                      f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs} epochs"
                      + f" · best checkpoint by {config_form.MONITOR_LABELS[cfg.monitor]}"
                      + (f" · early stopping (patience {cfg.patience})" if cfg.early_stopping else "")

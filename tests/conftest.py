@@ -93,8 +93,9 @@ def runner(local_runner):
 @pytest.fixture
 def local_runner(home):
     """A JobRunner on the test's data home; its runs, workers and supervisor are stopped afterwards."""
-    from engine.jobs.local import JobRunner
     from jobhelpers import stop_runs_and_supervisor
+
+    from engine.jobs.local import JobRunner
 
     yield JobRunner(home)
     stop_runs_and_supervisor(home)

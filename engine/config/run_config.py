@@ -141,8 +141,4 @@ def check_monitor(cfg: RunConfig, task: str) -> None:
                           "Fix: monitor valid_loss (best checkpoint by lowest valid loss)")
 
 
-def default_config(**overrides) -> RunConfig:
-    return make_config(**overrides)
-
-
-__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "check_monitor", "default_config", "replace"]
+__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "check_monitor", "replace"]

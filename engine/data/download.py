@@ -47,12 +47,15 @@ def fetch_file(
     timeout: float = 30.0,
     retries: int = 2,
 ) -> Path:
-    """Download `remote` into `folder` unless a verified copy is already there."""
+    """Download `remote` into `folder` unless a verified copy is already there. A copy whose checksum is
+    wrong (corrupted on disk) is downloaded again; it is replaced only by a verified download."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.filename
-    if target.exists():
-        return target
     errors: list[str] = []
+    if target.exists():
+        if remote.sha256 is None or sha256_of(target) == remote.sha256:
+            return target
+        errors.append(f"the copy in {folder} does not match its sha256 checksum")
     for url in remote.urls:
         for attempt in range(retries):
             try:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from engine.config.run_config import RunConfig
 from engine.jobs.settings import settings
-from engine.jobs.store import RunStore
+from engine.jobs.store import FINISHED, RunStore
 from engine.paths import data_home
 
 IDLE_EXIT_SECONDS = 60.0
@@ -121,8 +121,7 @@ class JobRunner:
         )
         log.close()
 
-    def wait(self, run_id: str, timeout: float = 600.0, statuses=("done", "stopped", "diverged", "failed",
-                                                                   "interrupted")) -> dict:
+    def wait(self, run_id: str, timeout: float = 600.0, statuses=FINISHED) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             run = self.store.get_run(run_id)

@@ -4,29 +4,24 @@ builds them, compared pairwise.
 The net is the book's two-layer net: x (N, D) -> Affine(W1, b1) -> Sigmoid -> Affine(W2, b2) ->
 SoftmaxWithLoss, in float64 so that the central difference (h = 1e-4) agrees with backprop to ~1e-8.
 
-(a) `numerical_loop`: the book's loop, one parameter at a time, two full forward passes each.
-(b) `numerical_vectorised`: the same central differences, many parameters per pass. Nudging one weight
-    W_k[i, j] changes only column j of layer k's pre-activation (by ±h·u[:, i]), and only for the
-    examples whose input u[n, i] is nonzero (the others' loss terms cancel exactly); an elementwise
-    activation keeps the change to one unit, and the next affine layer turns it into a rank-1 change.
-    So each perturbed copy of the net costs O(C) per changed example instead of O(N·D·H), and
-    hundreds of thousands of copies run as one batched tensor op. It is still a finite difference
-    of the loss, not calculus.
-(c) `backprop`: hand-written layers (Affine, Sigmoid, SoftmaxWithLoss) with forward/backward.
+(a) `numgrad.numerical_loop`: the book's loop, one parameter at a time, two full forward passes each.
+(b) `numgrad.numerical_vectorised`: the same central differences, many parameters per pass.
+(c) `backprop_layers.backprop`: hand-written layers (Affine, Sigmoid, SoftmaxWithLoss) with forward/backward.
 (d) `autograd`: torch.autograd on the same loss.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-H = 1e-4  # the book's step
+from engine.labs.backprop_layers import backprop
+from engine.labs.numgrad import H, numerical_loop, numerical_vectorised
+
 NAMES = ("W1", "b1", "W2", "b2")
 METHODS = ("loop", "vectorised", "backprop", "autograd")
 
@@ -66,148 +61,6 @@ def sample_ce(logits: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 def cross_entropy(logits: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the batch: the loss all four methods differentiate."""
     return sample_ce(logits, t).mean()
-
-
-# (a) -------------------------------------------------------------------------------------------------
-
-@torch.no_grad()
-def numerical_loop(f, params: dict[str, torch.Tensor], entries: dict[str, torch.Tensor] | None = None,
-                   h: float = H) -> dict[str, torch.Tensor]:
-    """The book's `numerical_gradient`: for each parameter, f(θ+h) and f(θ-h) by two full forward
-    passes. `entries` (name -> flat indices) restricts the loop to a subset; others stay NaN."""
-    grads = {}
-    for name, p in params.items():
-        flat, g = p.data.view(-1), torch.full((p.numel(),), math.nan, dtype=p.dtype)
-        for i in (range(p.numel()) if entries is None else entries[name].tolist()):
-            old = flat[i].item()
-            flat[i] = old + h
-            fp = float(f())
-            flat[i] = old - h
-            fm = float(f())
-            flat[i] = old
-            g[i] = (fp - fm) / (2 * h)
-        grads[name] = g.view_as(p)
-    return grads
-
-
-# (b) -------------------------------------------------------------------------------------------------
-
-_ACT = {"sigmoid": torch.sigmoid, "identity": lambda a: a, "relu": torch.relu, "tanh": torch.tanh}
-
-
-@torch.no_grad()
-def numerical_vectorised(layers, x: torch.Tensor, sample_loss, reduce: str = "mean", h: float = H,
-                         chunk: int = 200_000) -> list:
-    """Central differences of reduce_n(sample_loss(net(x)_n, n)) for every weight and bias of an
-    affine chain.
-
-    layers: [(W (Din, Dout), b (Dout,), activation)]; sample_loss(logits (P, C), n (P,)) -> (P,) the
-    loss of example n[p] given its logits. Nudging W_k[i, j] leaves every example with u[n, i] == 0
-    untouched, so its loss terms cancel exactly: only the (parameter, example) pairs that change are
-    computed, `chunk` pairs per batched pass. Returns [(dW, db)] per layer."""
-    x = x.reshape(len(x), -1).to(layers[0][0].dtype)
-    us, pre, post = [], [], []  # per layer: input u (N, Din), pre-activation a, activation z
-    u = x
-    for W, b, act in layers:
-        us.append(u)
-        pre.append(u @ W + b)
-        u = _ACT[act](pre[-1])
-        post.append(u)
-    n_ex = len(x)
-
-    def losses(k: int, n: torch.Tensor, j: torch.Tensor, a_col: torch.Tensor) -> torch.Tensor:
-        """Per-pair losses when example n[p]'s pre-activation a_k[n, j] becomes a_col[p] (P,)."""
-        if k == len(layers) - 1:
-            logits = pre[k][n].clone()
-            logits[torch.arange(len(n)), j] = a_col
-            return sample_loss(logits, n)
-        dz = _ACT[layers[k][2]](a_col) - post[k][n, j]  # one activation changed per pair
-        W_next = layers[k + 1][0]
-        a = torch.addcmul(pre[k + 1][n], dz.unsqueeze(-1), W_next[j])  # rank-1 change (P, Dout)
-        act = layers[k + 1][2]
-        for W, b, next_act in layers[k + 2:]:
-            a = _ACT[act](a) @ W + b
-            act = next_act
-        return sample_loss(a, n)
-
-    def central(k, q, n, j, step) -> torch.Tensor:
-        """Gradient entries q (pairs (q[p], n[p])), nudging a_k[n, j] by ±step[p]."""
-        grad = torch.zeros(int(q.max()) + 1 if len(q) else 0, dtype=x.dtype)
-        for s in range(0, len(q), chunk):
-            sl = slice(s, s + chunk)
-            base = pre[k][n[sl], j[sl]]
-            diff = losses(k, n[sl], j[sl], base + step[sl]) - losses(k, n[sl], j[sl], base - step[sl])
-            grad.index_add_(0, q[sl], diff)
-        return grad / (2 * h) / (n_ex if reduce == "mean" else 1)
-
-    out = []
-    for k, (W, _, _) in enumerate(layers):
-        din, dout = W.shape
-        n, i = us[k].nonzero(as_tuple=True)  # examples whose input i is nonzero
-        jj = torch.arange(dout)
-        # pairs (weight (i, j), example n): all j for every nonzero input
-        q = (i.unsqueeze(1) * dout + jj).reshape(-1)
-        n_w, j_w = n.repeat_interleave(dout), jj.repeat(len(n))
-        dW = torch.zeros(din * dout, dtype=x.dtype)
-        g = central(k, q, n_w, j_w, h * us[k][n_w, q // dout])
-        dW[: len(g)] = g
-        nb = torch.arange(n_ex).repeat_interleave(dout)
-        jb = jj.repeat(n_ex)
-        db = central(k, jb, nb, jb, torch.full((len(jb),), h, dtype=x.dtype))
-        out.append((dW.view(din, dout), db))
-    return out
-
-
-# (c) -------------------------------------------------------------------------------------------------
-
-class Affine:
-    def __init__(self, W, b):
-        self.W, self.b = W, b
-
-    def forward(self, x):
-        self.x = x
-        return x @ self.W + self.b
-
-    def backward(self, dout):
-        self.dW = self.x.T @ dout  # (Din, N) @ (N, Dout)
-        self.db = dout.sum(0)
-        return dout @ self.W.T
-
-
-class Sigmoid:
-    def forward(self, x):
-        self.out = 1 / (1 + torch.exp(-x))
-        return self.out
-
-    def backward(self, dout):
-        return dout * (1.0 - self.out) * self.out
-
-
-class SoftmaxWithLoss:
-    def forward(self, x, t):
-        self.t = t
-        self.y = torch.softmax(x, dim=1)
-        return -torch.log(self.y[torch.arange(len(t)), t]).mean()
-
-    def backward(self, dout=1.0):
-        dx = self.y.clone()
-        dx[torch.arange(len(self.t)), self.t] -= 1
-        return dout * dx / len(self.t)
-
-
-@torch.no_grad()
-def backprop(net: TwoLayerNet, x, t) -> dict[str, torch.Tensor]:
-    x = x.reshape(len(x), -1).to(net.W1.dtype)
-    layers = [Affine(net.W1.data, net.b1.data), Sigmoid(), Affine(net.W2.data, net.b2.data)]
-    last = SoftmaxWithLoss()
-    out = x
-    for layer in layers:
-        out = layer.forward(out)
-    last.forward(out, t)
-    dout = last.backward()
-    for layer in reversed(layers):
-        dout = layer.backward(dout)
-    return {"W1": layers[0].dW, "b1": layers[0].db, "W2": layers[2].dW, "b2": layers[2].db}
 
 
 # (d) -------------------------------------------------------------------------------------------------

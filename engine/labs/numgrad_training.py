@@ -16,7 +16,7 @@ import time
 import torch
 from torch import nn
 
-from engine.labs import gradcheck
+from engine.labs import gradcheck, numgrad
 from engine.labs.gradcheck import TwoLayerNet
 from engine.training.batching import TensorBatches
 from engine.training.trainer import Callback, Trainer, TrainState
@@ -41,10 +41,10 @@ class _NumericalBackward(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         net, G = ctx.net, grad_out.detach()
         if ctx.method == "loop":
-            grads = gradcheck.numerical_loop(lambda: (G * net(x)).sum(), net.params())
+            grads = numgrad.numerical_loop(lambda: (G * net(x)).sum(), net.params())
             out = [grads[n] for n in gradcheck.NAMES]
         else:
-            layer_grads = gradcheck.numerical_vectorised(net.layers(), x, lambda z, n: (G[n] * z).sum(-1), reduce="sum")
+            layer_grads = numgrad.numerical_vectorised(net.layers(), x, lambda z, n: (G[n] * z).sum(-1), reduce="sum")
             out = [g for pair in layer_grads for g in pair]
         return (None, None, None, *out)
 

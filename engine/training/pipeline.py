@@ -55,9 +55,13 @@ def prepare_data(cfg: RunConfig, home=None, progress=None) -> Prepared:
     return Prepared(cfg, dataset, featurizer, tensors, targets, spec)
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def build(cfg: RunConfig, spec: dict) -> nn.Module:
     model = build_model(cfg.model, cfg.model_args, spec)
-    if cfg.batch_size == 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+    if cfg.batch_size == 1 and has_batch_norm(model):
         raise ConfigError("batch norm cannot train on batches of one example. Fix: batch size ≥ 2, or turn "
                           "batch norm off")
     return model

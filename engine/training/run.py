@@ -33,7 +33,14 @@ from engine.training.callbacks import (
 from engine.training.closed_form import fit_closed_form
 from engine.training.devices import resolve_device
 from engine.training.evaluate import classification_results, regression_results
-from engine.training.pipeline import Prepared, build, make_optimizer, prepare_data, seed_everything
+from engine.training.pipeline import (
+    Prepared,
+    build,
+    has_batch_norm,
+    make_optimizer,
+    prepare_data,
+    seed_everything,
+)
 from engine.training.tensorboard import TensorBoardLogger
 from engine.training.trainer import Callback, Trainer, TrainState
 
@@ -47,8 +54,6 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
     `store` is a RunStore or anything with the methods used here (the Ray backend's proxy); `data` is the
     prepared data when it comes from elsewhere (through Ray's object store), else it is read from store.home."""
     row = store.get_run(run_id)
-    cfg = RunConfig.from_dict(row["config"])
-    resume = bool(row["resume"])
     if threads:
         torch.set_num_threads(threads)
     folder = store.run_dir(run_id)
@@ -56,61 +61,10 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
     store.update(run_id, status="running", started=row["started"] or time.time(), worker_pid=os.getpid(),
                  node=platform.node(), cancel_requested=0, resume=0, error=None)
     try:
-        device = resolve_device(cfg.device)
-        store.update(run_id, device=str(device))
-        generator = seed_everything(cfg.seed)
-        prep = data if data is not None else prepare_data(cfg, store.home)
-        model = build(cfg, prep.spec)
-        if row.get("parent") and not resume:  # same start, different choice
-            load_initial_weights(store, row["parent"], model)
-        store.update(run_id, params=count_parameters(model)[0])
-        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-        train = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
-                             generator=generator, drop_single=has_bn)
-        valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
-        optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
-        if not resume:
-            checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
-                                                 "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
-        start_epoch, best, start_step = 0, None, 0
-        if resume:
-            start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator, cfg.monitor)
-            store.drop_metrics_after(run_id, start_epoch)
-        task = prep.spec["task"]
-        check_monitor(cfg, task)
-        monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
-        payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
-        ckpt = Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best)
-        callbacks: list[Callback] = [NanGuard(), StoreReporter(store, run_id, every=max(1, len(train) // 10)),
-                                     CancelWatcher(store, run_id)]
-        if cfg.early_stopping:
-            early = EarlyStopping(cfg.patience, monitor, mode)
-            early.best = best
-            callbacks.append(early)
-        callbacks += [ckpt, TensorBoardLogger(folder), *extra_callbacks]
-        warm = WarmStart(eval_batches(prep.tensors["train"], prep.targets["train"])) \
-            if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
-        callbacks = [warm, *callbacks] if warm else callbacks
-        trainer = Trainer(model, optimizer, task=task, scheduler=scheduler, callbacks=callbacks, device=device,
-                          scheduler_per_batch=per_batch)
-        if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
-            store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
-        if hasattr(model, "fit_closed_form"):  # closed form (e.g. Gaussian generative): one "epoch", no loop
-            state = fit_closed_form(trainer, prep.tensors["train"], prep.targets["train"], train, valid)
-        else:
-            state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
-                                state=TrainState(max_epochs=cfg.epochs, step=start_step))
-        status = STOP_STATUS.get(state.stop_reason or "", "done")
-        summary = _finish(store, run_id, trainer, prep, folder, status)
-        after_run = DATASETS[cfg.dataset].after_run
-        if after_run is not None:  # extra files of the run, made with the best weights (e.g. predictions.csv)
-            after_run(prep, trainer.model, folder)
-        summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
-                       seconds=time.perf_counter() - t0, device=str(device), message=state.message)
-        if warm and warm.result is not None:
-            summary["warm_start_train_acc"] = warm.result
+        summary = _train(store, run_id, row, extra_callbacks, data, t0)
+        status = summary["status"]
         store.update(run_id, status=status, finished=time.time(),
-                     error=state.message if status != "done" else None, worker_pid=None)
+                     error=summary["message"] if status != "done" else None, worker_pid=None)
         store.save_result(run_id, {**(store.result(run_id) or {}), **summary})
         return {"run_id": run_id, **summary}
     except Exception as exc:  # the run fails; the worker and the store live on
@@ -118,6 +72,72 @@ def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = 
         (folder / "error.log").write_text(traceback.format_exc())
         store.update(run_id, status="failed", error=message, finished=time.time(), worker_pid=None)
         return {"run_id": run_id, "status": "failed", "error": message, "seconds": time.perf_counter() - t0}
+
+
+def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], data: Prepared | None,
+           t0: float) -> dict:
+    """Build, train (or resume from last.pt), test with the best weights: the run's summary."""
+    cfg = RunConfig.from_dict(row["config"])
+    resume, folder = bool(row["resume"]), store.run_dir(run_id)
+    device = resolve_device(cfg.device)
+    store.update(run_id, device=str(device))
+    generator = seed_everything(cfg.seed)
+    prep = data if data is not None else prepare_data(cfg, store.home)
+    model = build(cfg, prep.spec)
+    if row.get("parent") and not resume:  # same start, different choice
+        load_initial_weights(store, row["parent"], model)
+    store.update(run_id, params=count_parameters(model)[0])
+    train = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
+                         generator=generator, drop_single=has_batch_norm(model))
+    valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
+    optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
+    start_epoch, best, start_step = 0, None, 0
+    if resume:
+        start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator, cfg.monitor)
+        store.drop_metrics_after(run_id, start_epoch)
+    else:
+        checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
+                                             "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
+    check_monitor(cfg, prep.spec["task"])
+    warm = WarmStart(eval_batches(prep.tensors["train"], prep.targets["train"])) \
+        if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
+    callbacks = _callbacks(store, run_id, cfg, prep, folder, generator, best, len(train))
+    callbacks = [*([warm] if warm else []), *callbacks, *extra_callbacks]
+    trainer = Trainer(model, optimizer, task=prep.spec["task"], scheduler=scheduler, callbacks=callbacks,
+                      device=device, scheduler_per_batch=per_batch)
+    if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
+        store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
+    if hasattr(model, "fit_closed_form"):  # closed form (e.g. Gaussian generative): one "epoch", no loop
+        state = fit_closed_form(trainer, prep.tensors["train"], prep.targets["train"], train, valid)
+    else:
+        state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
+                            state=TrainState(max_epochs=cfg.epochs, step=start_step))
+    status = STOP_STATUS.get(state.stop_reason or "", "done")
+    summary = _finish(store, run_id, trainer, prep, folder)
+    after_run = DATASETS[cfg.dataset].after_run
+    if after_run is not None:  # extra files of the run, made with the best weights (e.g. predictions.csv)
+        after_run(prep, trainer.model, folder)
+    summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
+                   seconds=time.perf_counter() - t0, device=str(device), message=state.message)
+    if warm and warm.result is not None:
+        summary["warm_start_train_acc"] = warm.result
+    return summary
+
+
+def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, generator, best: float | None,
+               steps_per_epoch: int) -> list[Callback]:
+    """The run's own callbacks: NaN guard, store reporter, cancel watcher, early stopping, checkpoints,
+    TensorBoard. `best` is the monitored value to beat (from a resumed run's last.pt)."""
+    monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
+    payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
+    callbacks: list[Callback] = [NanGuard(), StoreReporter(store, run_id, every=max(1, steps_per_epoch // 10)),
+                                 CancelWatcher(store, run_id)]
+    if cfg.early_stopping:
+        early = EarlyStopping(cfg.patience, monitor, mode)
+        early.best = best
+        callbacks.append(early)
+    return [*callbacks, Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best),
+            TensorBoardLogger(folder)]
 
 
 def load_initial_weights(store: RunStore, parent: str, model: torch.nn.Module) -> None:
@@ -170,7 +190,7 @@ def _restore(folder, model, optimizer, scheduler, generator, monitor: str) -> tu
     return int(last["epoch"]), best.get("value") if same else None, int(last.get("step", 0))
 
 
-def _finish(store, run_id, trainer: Trainer, prep, folder, status: str) -> dict:
+def _finish(store, run_id, trainer: Trainer, prep, folder) -> dict:
     """Test metrics with the best weights (picked by the run's monitor; lowest valid loss by default),
     logged and stored as results."""
     best_path = folder / "best.pt"

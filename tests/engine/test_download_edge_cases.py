@@ -99,6 +99,20 @@ def test_a_file_already_there_is_not_downloaded_again(server, tmp_path):
     assert fetch_file(remote, tmp_path) == path and server.requests == ["/good.bin"]
 
 
+def test_a_corrupted_copy_already_there_is_downloaded_again(server, tmp_path):
+    remote = RemoteFile("good.bin", (server.url("/good.bin"),), sha256=sha(GOOD))
+    (tmp_path / "good.bin").write_bytes(GOOD[:-1] + b"X")  # one byte flipped on disk
+    assert fetch_file(remote, tmp_path).read_bytes() == GOOD and server.requests == ["/good.bin"]
+
+
+def test_a_corrupted_copy_stays_when_no_verified_download_replaces_it(tmp_path):
+    remote = RemoteFile("good.bin", ("http://127.0.0.1:9/good.bin",), sha256=sha(GOOD))
+    (tmp_path / "good.bin").write_bytes(b"corrupt")
+    with pytest.raises(DataMissingError, match="does not match its sha256 checksum"):
+        fetch_file(remote, tmp_path, timeout=5, retries=1)
+    assert (tmp_path / "good.bin").read_bytes() == b"corrupt"
+
+
 def test_the_same_url_works_once_the_network_is_back(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from engine.labs import gradcheck, numgrad_training
+from engine.labs import gradcheck, numgrad, numgrad_training
 from engine.labs.gradcheck import TwoLayerNet
 
 
@@ -51,12 +51,12 @@ def test_vectorised_handles_deeper_chains_and_other_activations():
 
     def forward(x):
         for W, b, act in layers:
-            x = gradcheck._ACT[act](x @ W + b)
+            x = numgrad.ACTIVATIONS[act](x @ W + b)
         return x
 
     flat = [p for W, b, _ in layers for p in (W, b)]
     ref = torch.autograd.grad(gradcheck.cross_entropy(forward(x), t), flat)
-    got = [p for pair in gradcheck.numerical_vectorised(layers, x, lambda z, n: gradcheck.sample_ce(z, t[n]))
+    got = [p for pair in numgrad.numerical_vectorised(layers, x, lambda z, n: gradcheck.sample_ce(z, t[n]))
            for p in pair]
     for a, b in zip(got, ref, strict=True):
         assert gradcheck.rel_err(a, b) < 1e-6

@@ -110,8 +110,9 @@ def test_cli_submit_with_the_ray_backend_finishes_with_a_loadable_best_pt(ray_cl
 def test_the_dashboard_trains_through_ray_and_shows_the_node(ray_runner, monkeypatch):
     """NNLAB_BACKEND=ray: the Train page's Start queues the run for the Ray Hub (no local supervisor), its
     live view shows the epochs the remote task reports, and the Runs table names the Ray node."""
-    from engine.jobs.local import JobRunner
     from pagehelpers import open_page, progress_texts
+
+    from engine.jobs.local import JobRunner
 
     monkeypatch.setenv("NNLAB_BACKEND", "ray")
     local = []
