@@ -8,7 +8,7 @@ from engine.config.options import ConfigError
 from engine.data import DATASETS
 from engine.jobs.store import ACTIVE
 from engine.models import MODELS
-from ui import config_form, live, model_shape, permissions, query_config, state
+from ui import config_form, inside_view, live, model_shape, permissions, query_config, state
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
 permissions.teacher_login()
@@ -34,16 +34,17 @@ cfg, values = config_form.render_form(home)
 
 spec = DATASETS[values["dataset"]]
 ready = spec.ready(home)
-shape = model_shape.dataset_shape(values["dataset"], home, json.dumps(values["data_args"], sort_keys=True)) \
-    if ready else None
+shape = model_shape.dataset_shape(values["dataset"], home, json.dumps(values["data_args"], sort_keys=True),
+                                 vocab=MODELS[values["model"]].input == "ids") if ready else None
 if shape and "error" in shape:  # these data settings cannot load (e.g. a CSV target that does not exist)
     st.error(f"These data settings cannot train: {shape['error']}")
     cfg, shape = None, None
 try:
-    params = model_shape.parameter_count(cfg, shape) if cfg is not None else None
+    summary = model_shape.model_summary(cfg, shape) if cfg is not None else None
 except ConfigError as exc:
     st.error(f"These settings cannot train: {exc}")
-    cfg, params = None, None
+    cfg, summary = None, None
+params = summary["total_params"] if summary else None
 if cfg is not None:  # the URL always holds the current settings: copy it to share this setup
     for key, value in query_config.config_to_params(cfg, only_changed=True).items():
         if st.query_params.get(key) != value:
@@ -84,6 +85,8 @@ with action_bar:
         st.query_params["run"] = run_id  # the URL now shows this run (share it, reload it)
         st.toast(f"Run {run_id} queued")
 
+if summary:
+    inside_view.architecture(summary)
 if cfg is not None:
     with st.expander("Share these settings", icon=":material/link:"):
         st.caption("Everyone who opens this link gets the same settings on their Train page.")

@@ -13,7 +13,7 @@ import sys
 COMMAND_MODULES = ("engine.cli.data_cmds", "engine.cli.train_cmds", "engine.cli.jobs_cmds",
                    "engine.cli.predict_cmd", "engine.cli.labs_cmds",
                    "engine.cli.export_cmd", "engine.cli.internal_cmds", "engine.cli.tune_cmd",
-                   "engine.cli.tracker_cmds")
+                   "engine.cli.tracker_cmds", "engine.cli.inside_cmds")
 # what the JobRunner starts: parsed without importing the other command modules (fast start-up)
 INTERNAL = {"worker", "supervise"}
 

@@ -24,6 +24,9 @@ class ModelSpec:
     defaults: dict = field(default_factory=dict)
     description: str = ""
     tasks: tuple[str, ...] = ("classification", "regression")
+    # skeleton(args, spec) -> nn.Module: the same architecture without reading pretrained weights (for a model
+    # that loads them; engine/models/summary.py builds it on the meta device); None: `build` reads nothing
+    skeleton: Callable[..., nn.Module] | None = None
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

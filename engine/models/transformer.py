@@ -37,6 +37,7 @@ from engine.models.fast_dropout import swap_dropout
 from engine.models.rdrop import rdrop_loss
 from engine.training.batching import to_device
 
+SKELETON_ATTENTION = "nnlab_meta_sdpa"
 NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm", "norm.weight")
 
 
@@ -47,6 +48,32 @@ def load_encoder():
 
     logging.set_verbosity_error()
     return AutoModel.from_pretrained(minilm_path(), local_files_only=True)
+
+
+def encoder_skeleton():
+    """The encoder's architecture from its config alone: no pretrained weights read (built on the current
+    default device, e.g. meta for the summary)."""
+    from transformers import AutoConfig, AutoModel, logging
+
+    from engine.features.sequence import minilm_path
+
+    logging.set_verbosity_error()
+    return AutoModel.from_config(AutoConfig.from_pretrained(minilm_path(), local_files_only=True))
+
+
+def skeleton(num_outputs: int, args: dict) -> TransformerClassifier:
+    """The classifier around `encoder_skeleton`, its padding mask always built: transformers skips it when every
+    position is kept, a question about tensor values that a meta tensor cannot answer."""
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    model = TransformerClassifier(num_outputs, **args, encoder=encoder_skeleton())
+    AttentionInterface.register(SKELETON_ATTENTION, sdpa_attention_forward)
+    AttentionMaskInterface.register(SKELETON_ATTENTION,
+                                    lambda *a, **kw: sdpa_mask(*a, **{**kw, "allow_is_bidirectional_skip": False}))
+    model.encoder.set_attn_implementation(SKELETON_ATTENTION)
+    return model
 
 
 def fit_linear_head(head: nn.Linear, feats: torch.Tensor, ys: torch.Tensor, l2: float = 1e-4) -> float:
@@ -212,6 +239,7 @@ OPTIONS = (
 SPEC = ModelSpec(
     "transformer", "Pretrained transformer (MiniLM-L6, fine-tuned)", ("text",), "subword",
     build=lambda args, spec: TransformerClassifier(spec["num_outputs"], **args),
+    skeleton=lambda args, spec: skeleton(spec["num_outputs"], args),
     options=OPTIONS,
     defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 5,
               "monitor": "valid_acc"},

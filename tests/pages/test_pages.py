@@ -176,6 +176,14 @@ def test_train_page_mlp_layer_widgets_change_the_parameter_count(home):
     at.toggle(key="train_m_mlp_input_norm").set_value(False)
     at.run()
     assert {m.label: m.value for m in at.metric}["Parameters"] == str(64 * 10 + 10 + 10 * 10 + 10)
+    layers = frame(at, "Layer", "Output shape", "Parameters")  # the architecture, built on the meta device
+    batch = at.select_slider(key="train_batch_size").value
+    assert layers[layers["Type"] == "Linear"]["Output shape"].tolist() == [f"{batch} x 10", f"{batch} x 10"]
+    assert layers["Parameters"].sum() == 64 * 10 + 10 + 10 * 10 + 10
+    diagram = [s for s in plotly_specs(at) if s["layout"].get("meta") == "architecture"]
+    assert len(diagram) == 1 and len(diagram[0]["layout"]["shapes"]) == 3  # the input and two Linear layers
+    at.slider(key="train_m_mlp_layers").set_value(3).run()
+    assert frame(at, "Layer", "Output shape")["Type"].tolist().count("Linear") == 4
 
 
 def test_train_page_refuses_a_missing_word2vec_file(lab_env):
@@ -191,7 +199,7 @@ def test_train_page_refuses_a_missing_word2vec_file(lab_env):
 def test_train_page_shows_a_finished_run(lab_env):
     at = open_page("1_Train.py", run=lab_env["digits"])
     assert progress_texts(at) == ["Epoch 2 of 2 finished"]
-    specs = plotly_specs(at)
+    specs = [s for s in plotly_specs(at) if s["layout"].get("meta") != "architecture"]  # the live charts
     assert len(specs) == 2
     names = {trace.get("name") for spec in specs for trace in spec["data"]}
     assert {"train loss", "valid loss", "train acc", "valid acc"} <= names
