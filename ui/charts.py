@@ -10,6 +10,9 @@ import plotly.graph_objects as go
 
 SPLIT_COLORS = {"train": "#2563eb", "valid": "#ea580c", "test": "#16a34a"}
 REFERENCE_COLOR = "#6b7280"
+# a qualitative palette (Plotly's colour-blind-safe "Safe", without its grey, which references use)
+PALETTE = ("#332288", "#CC6677", "#117733", "#DDCC77", "#88CCEE", "#AA4499", "#44AA99", "#999933", "#882255",
+           "#661100", "#6699CC")
 METRIC_TITLES = {"loss": "Loss (cross-entropy)", "acc": "Accuracy", "lr": "Learning rate",
                  "epoch_seconds": "Seconds per epoch"}
 EPOCH_COLUMNS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "epoch_seconds")
@@ -93,24 +96,50 @@ def curve_figure(metrics: pd.DataFrame, metric: str = "loss", title: str | None 
 
 def overlay_figure(metrics: pd.DataFrame, labels: Mapping[str, str], metric: str = "acc", split: str = "valid",
                    references: Mapping[str, float] | None = None, title: str | None = None) -> go.Figure:
-    """One line per run: `split` `metric` per epoch, for comparing runs. `labels` maps run id -> legend."""
+    """One line per run: `split` `metric` per epoch, for comparing runs. `labels` maps run id -> legend.
+    Each run has its own colour of a qualitative palette and a star on its best epoch; references are
+    dashed legend entries; an accuracy axis is zoomed to the values drawn."""
     fig = go.Figure()
     table = epoch_table(metrics)
     col = f"{split}_{metric}"
-    for run_id, label in labels.items():
+    best = max if metric == "acc" else min
+    shown: list[float] = []
+    for i, (run_id, label) in enumerate(labels.items()):
         rows = table[(table["run_id"] == run_id) & table[col].notna()]
         if rows.empty:
             continue
+        color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[col], mode="lines+markers", name=label,
-                                 line={"width": 2.5}))
-    add_reference_lines(fig, references)
+                                 legendgroup=run_id, line={"width": 2.5, "color": color}, marker={"size": 6}))
+        top = rows.loc[rows[col].idxmax() if best is max else rows[col].idxmin()]
+        fig.add_trace(go.Scatter(x=[top["epoch"]], y=[top[col]], mode="markers", legendgroup=run_id,
+                                 showlegend=False, name=f"{label}: best epoch {int(top['epoch'])}",
+                                 marker={"symbol": "star", "size": 16, "color": color,
+                                         "line": {"width": 1, "color": "#111827"}}))
+        shown += rows[col].tolist()
+    last = int(table["epoch"].max()) if not table.empty else 1
+    for j, (label, value) in enumerate((references or {}).items()):
+        fig.add_trace(go.Scatter(x=[0, max(last, 1)], y=[value, value], mode="lines", name=f"{label}: {value:.3f}",
+                                 line={"dash": "dash" if j % 2 == 0 else "dot", "color": REFERENCE_COLOR,
+                                       "width": 1.5}, hoverinfo="name"))
+        shown.append(value)
     name = METRIC_TITLES.get(metric, metric)
-    fig = _layout(fig, title or f"{split} {name.lower()} per epoch", "epoch", f"{split} {name.lower()}",
-                  height=460 + 22 * len(labels))
+    fig = _layout(fig, title or f"{split} {name.lower()} per epoch (★ best epoch)", "epoch",
+                  f"{split} {name.lower()}", height=460 + 22 * len(labels))
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0})
     if metric == "acc":
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".0%", range=zoomed_range(shown))
     return fig
+
+
+def zoomed_range(values: Sequence[float], pad: float = 0.05) -> list[float] | None:
+    """An accuracy axis around `values` (a little room either side), never beyond [0, 1]."""
+    values = [v for v in values if v == v]
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    room = max((high - low) * pad, 0.01)
+    return [max(0.0, low - room), min(1.0, high + room)]
 
 
 def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str], normalize: bool = False,

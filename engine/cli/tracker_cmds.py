@@ -31,18 +31,9 @@ def register(sub) -> None:
     n.set_defaults(func=run_note)
 
 
-def tracked_rows(store: RunStore, limit: int | None = None) -> list[dict]:
-    """Every run (newest first) flattened with its result, tags and note."""
-    from engine.jobs.tracker import flatten_run
-
-    runs = store.list_runs(limit=limit)
-    notes = store.annotations([r["id"] for r in runs])
-    return [flatten_run(r, store.result(r["id"]), notes.get(r["id"])) for r in runs]
-
-
 def run_runs(args) -> int:
     from engine.atomic import write_text
-    from engine.jobs.tracker import filter_rows, table_csv
+    from engine.jobs.tracker import filter_rows, table_csv, tracked_rows
 
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be at least 1")

@@ -79,6 +79,13 @@ def flatten_run(run: Mapping, result: Mapping | None = None, annotation: Mapping
     return row
 
 
+def tracked_rows(store, limit: int | None = None) -> list[dict]:
+    """Every run of a RunStore (newest first) flattened with its result, tags and note."""
+    runs = store.list_runs(limit=limit)
+    notes = store.annotations([r["id"] for r in runs])
+    return [flatten_run(r, store.result(r["id"]), notes.get(r["id"])) for r in runs]
+
+
 def varying_settings(rows: Sequence[Mapping]) -> list[str]:
     """The settings whose values differ among `rows` (a setting a run lacks counts as a value), in the
     order they first appear."""

@@ -19,6 +19,7 @@ from engine.config.run_config import MONITOR_MODE, RunConfig, check_monitor
 from engine.data import DATASETS
 from engine.data.download import DataMissingError
 from engine.jobs.store import RunStore
+from engine.jobs.tracker import settings
 from engine.models import count_parameters
 from engine.training import checkpoint
 from engine.training.batching import eval_batches, make_batches
@@ -137,7 +138,7 @@ def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, gener
         early.best = best
         callbacks.append(early)
     return [*callbacks, Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best),
-            TensorBoardLogger(folder)]
+            TensorBoardLogger(folder, hparams=settings(cfg.to_dict()))]
 
 
 def load_initial_weights(store: RunStore, parent: str, model: torch.nn.Module) -> None:

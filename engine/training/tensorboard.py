@@ -8,15 +8,21 @@ from pathlib import Path
 
 from engine.training.trainer import Callback, TrainState
 
+BEST = {"valid_loss": min, "valid_acc": max, "valid_mse": min}  # the HParams view's metrics, best over epochs
+
 
 class TensorBoardLogger(Callback):
     """Each epoch's metrics as scalars (`loss/train`, `loss/valid`, `acc/valid`, `lr`, ...), step = epoch.
+    With `hparams` (the run's flat settings), the end of fit adds them with the best valid metrics
+    (`add_hparams`, in `<run>/tensorboard/hparams`), so TensorBoard's HParams view compares runs.
     Without the tensorboard package it does nothing (and says so once in `self.disabled`)."""
 
-    def __init__(self, folder: Path, subdir: str = "tensorboard"):
+    def __init__(self, folder: Path, subdir: str = "tensorboard", hparams: dict | None = None):
         self.log_dir = Path(folder) / subdir
         self.writer = None
         self.disabled: str | None = None
+        self.hparams = {k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in (hparams or {}).items()}
+        self.best: dict[str, float] = {}
 
     def on_fit_start(self, trainer, state: TrainState) -> None:
         try:
@@ -35,6 +41,8 @@ class TensorBoardLogger(Callback):
             split, _, name = key.partition("_")
             tag = f"{name}/{split}" if split in ("train", "valid") else key
             self.writer.add_scalar(tag, value, state.epoch)
+            if key in BEST:
+                self.best[key] = BEST[key](self.best.get(key, value), value)
         self.writer.flush()
 
     def close(self) -> None:
@@ -43,6 +51,9 @@ class TensorBoardLogger(Callback):
             self.writer = None
 
     def on_fit_end(self, trainer, state: TrainState) -> None:
+        if self.writer is not None and self.hparams and self.best:
+            self.writer.add_hparams(self.hparams, {f"hparam/best_{k}": float(v) for k, v in self.best.items()},
+                                    run_name="hparams")
         self.close()
 
     def on_exception(self, trainer, state: TrainState, exc: BaseException) -> None:

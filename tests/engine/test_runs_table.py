@@ -133,3 +133,7 @@ def test_a_trained_run_reports_its_test_accuracy(home, capsys):
     rc, rows, _ = cli(capsys, home, "runs", "--json", "--status", "done")
     assert [r["run_id"] for r in rows] == [out[-1]["run_id"]]
     assert 0.0 < rows[0]["test_acc"] <= 1.0 and rows[0]["lr"] > 0 and rows[0]["batch_size"] >= 1
+    # TensorBoard's HParams view: the settings with the best valid metrics, beside the run's scalars
+    events = list((home / "runs" / rows[0]["run_id"] / "tensorboard" / "hparams").glob("events.out.tfevents.*"))
+    data = b"".join(p.read_bytes() for p in events)
+    assert b"_hparams_/session_start_info" in data and b"batch_size" in data and b"hparam/best_valid_acc" in data

@@ -62,8 +62,9 @@ def test_accuracy_curve_with_reference_lines():
 def test_overlay_one_line_per_run_skipping_runs_without_epochs():
     frame = pd.concat([metrics_frame("a", epochs=2), metrics_frame("b", epochs=4, acc0=0.4)])
     fig = charts.overlay_figure(frame, {"a": "run a", "b": "run b", "c": "run c"}, "acc", "valid")
-    assert [t.name for t in fig.data] == ["run a", "run b"]
-    assert list(fig.data[1].x) == [0, 1, 2, 3, 4]
+    lines = [t for t in fig.data if t.showlegend is not False]  # each run's line; its best-epoch star has no legend
+    assert [t.name for t in lines] == ["run a", "run b"]
+    assert list(lines[1].x) == [0, 1, 2, 3, 4]
     loss = charts.overlay_figure(frame, {"a": "A"}, "loss", "train")
     assert list(loss.data[0].y) == pytest.approx([1.0, 0.5])
 
