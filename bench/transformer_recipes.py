@@ -143,7 +143,6 @@ RECIPES = {  # name -> settings over the defaults
     "no-rdrop": {"model_args": {"rdrop": 0.0}},
     "epochs5": {"epochs": 5},
     "epochs4": {"epochs": 4},
-    "llrd": {"model_args": {"layer_decay": 0.8}},
     "lr2e-4": {"lr": 2e-4},
     "freeze2-e5": {"epochs": 5, "model_args": {"freeze_layers": 2}},
     "no-rdrop-e7": {"epochs": 7, "model_args": {"rdrop": 0.0}},
@@ -151,9 +150,6 @@ RECIPES = {  # name -> settings over the defaults
     "batch64": {"batch_size": 64},
     "batch16": {"batch_size": 16},
     "rdrop2": {"model_args": {"rdrop": 2.0}},
-    "rdrop-top3-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 3}},
-    "rdrop-top3-e6": {"epochs": 6, "model_args": {"rdrop_from_layer": 3}},
-    "rdrop-top2-e5": {"epochs": 5, "model_args": {"rdrop_from_layer": 2}},
     "no-rdrop-e6": {"epochs": 6, "model_args": {"rdrop": 0.0}},
 }
 

@@ -1,15 +1,13 @@
 """Seconds per training step of the fine-tuned transformer in several set-ups, side by side on the same
 batches: subword-embedding table frozen, table trained, table frozen with R-Drop (rdrop=1.0, the default),
 the same with the for-each AdamW that PyTorch picks without `fused=True` (the model's optimiser before it
-asked for the fused one), the same with PyTorch's own dropout (nn.Dropout and sdpa's attention dropout, the
-model's before engine/models/fast_dropout.py), and with the lower two encoder layers frozen as well.
+asked for the fused one), and with the lower two encoder layers frozen as well.
 
 The table is 30,522 x 384 floats, over half of MiniLM's 22.7M weights. Trained, every step writes a
 dense gradient for all of it and AdamW updates all of it, although a batch of headlines touches a few
 hundred rows. R-Drop runs every title twice (one stacked forward pass of 2 x 32 titles) and adds a KL
 term. The fused AdamW updates all weights in one kernel instead of a chain of for-each tensor
-operations. PyTorch's CPU dropout draws one Bernoulli sample per element; the model's FastDropout draws
-four masks' worth from each 64-bit random number. Frozen lower layers need no gradients, so
+operations. Frozen lower layers need no gradients, so
 backpropagation stops above them.
 
 All set-ups start from the same weights and see the same real news batches (batch 32, the default)
@@ -29,35 +27,21 @@ import time
 
 import _common
 import torch
-from torch import nn
 
 from engine.config.run_config import make_config
-from engine.models.fast_dropout import FastDropout
 from engine.training.batching import make_batches
 from engine.training.pipeline import build, make_optimizer, prepare_data
 
 ROUNDS, STEPS = 7, 12
 FOR_EACH = "frozen + R-Drop 1.0, for-each AdamW"
-NATIVE = "frozen + R-Drop 1.0, native dropout"
 SETUPS = {  # name -> model_args; the first is the reference of every ratio
     "frozen word embeddings": {"freeze_word_embeddings": True, "rdrop": 0.0},
     "trained word embeddings": {"freeze_word_embeddings": False, "rdrop": 0.0},
     "frozen + R-Drop 1.0": {"freeze_word_embeddings": True, "rdrop": 1.0},
     FOR_EACH: {"freeze_word_embeddings": True, "rdrop": 1.0},
-    NATIVE: {"freeze_word_embeddings": True, "rdrop": 1.0},
     "frozen + R-Drop 1.0, 2 layers frozen": {"freeze_word_embeddings": True, "rdrop": 1.0, "freeze_layers": 2},
 }
-PAIRS = (("frozen + R-Drop 1.0", FOR_EACH),  # (ours, reference): fused AdamW against for-each
-         ("frozen + R-Drop 1.0", NATIVE))  # FastDropout and its attention function against PyTorch's dropout
-
-
-def native_dropout(model: nn.Module) -> None:
-    """Put PyTorch's own dropout back: nn.Dropout for every FastDropout, transformers' sdpa attention."""
-    for module in list(model.modules()):
-        for name, child in module.named_children():
-            if isinstance(child, FastDropout):
-                setattr(module, name, nn.Dropout(child.p))
-    model.encoder.set_attn_implementation("sdpa")
+PAIRS = (("frozen + R-Drop 1.0", FOR_EACH),)  # (ours, reference): fused AdamW against for-each
 
 
 def timed_steps(model, optimizer, batches) -> float:
@@ -86,8 +70,6 @@ def main() -> None:
         optimizer, _, _ = make_optimizer(model, cfg, len(batches))
         if name == FOR_EACH:  # the same groups and rate, PyTorch's default implementation
             optimizer = torch.optim.AdamW(model.param_groups(cfg.lr, cfg.weight_decay), lr=cfg.lr)
-        if name == NATIVE:
-            native_dropout(model)
         steps = list(itertools.islice(batches, STEPS))
         timed_steps(model, optimizer, steps[:2])  # warm-up, not timed
         setups[name] = (model, optimizer, steps)

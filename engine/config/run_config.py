@@ -73,6 +73,12 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> RunConfig:
+        """A stored config (a run's, a checkpoint's): model settings since retired are dropped, the rest validated."""
+        from engine.models import MODELS
+
+        spec = MODELS.get(values.get("model", CORE["model"].default))
+        if spec is not None and spec.retired and values.get("model_args"):
+            values = {**values, "model_args": {k: v for k, v in values["model_args"].items() if k not in spec.retired}}
         return make_config(**values)
 
     @classmethod

@@ -27,6 +27,8 @@ class ModelSpec:
     # skeleton(args, spec) -> nn.Module: the same architecture without reading pretrained weights (for a model
     # that loads them; engine/models/summary.py builds it on the meta device); None: `build` reads nothing
     skeleton: Callable[..., nn.Module] | None = None
+    # settings this model no longer has: dropped from stored configs (RunConfig.from_dict), so old runs load
+    retired: tuple[str, ...] = ()
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -1,5 +1,5 @@
-"""R-Drop (Liang et al., 2021, "R-Drop: Regularized Dropout for Neural Networks"), shared by the models
-that offer it: every training batch goes through the model twice in one stacked forward pass, so the
+"""R-Drop (Liang et al., 2021, "R-Drop: Regularized Dropout for Neural Networks"), used by the
+transformer: every training batch goes through the model twice in one stacked forward pass, so the
 two copies get different dropout masks, and the loss is the mean of the two task losses plus `weight`
 x the symmetric KL divergence between the two predicted class distributions. Evaluation and prediction
 run once, without dropout."""
@@ -26,11 +26,10 @@ def stack_twice(x):
     return type(x)(torch.cat([v, v]) for v in x)
 
 
-def rdrop_loss(model, x, y: torch.Tensor, loss, weight: float, twice=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The Trainer's (outputs, loss) for a training batch: R-Drop with `weight`, or one plain pass when it is 0.
-    `twice(x)`, when given, computes the two copies' logits (2B, C) in place of model(stack_twice(x))."""
+def rdrop_loss(model, x, y: torch.Tensor, loss, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Trainer's (outputs, loss) for a training batch: R-Drop with `weight`, or one plain pass when it is 0."""
     if weight <= 0:
         out = model(x)
         return out, loss(out, y)
-    a, b = (twice(x) if twice is not None else model(stack_twice(x))).chunk(2)
+    a, b = model(stack_twice(x)).chunk(2)
     return (a + b) / 2, (loss(a, y) + loss(b, y)) / 2 + weight * symmetric_kl(a, b)

@@ -11,11 +11,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from engine.config.options import ConfigError, Option
+from engine.config.options import Option
 from engine.models import embedding
 from engine.models.adversarial import adversarial_loss
 from engine.models.base import ModelSpec
-from engine.models.rdrop import rdrop_loss
 from engine.models.seq_mask import length_mask
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -24,9 +23,9 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 class RNNClassifier(nn.Module):
     def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0,
-                 rdrop: float = 0.0, adversarial: float = 0.0, unknown: nn.Module | None = None):
+                 adversarial: float = 0.0, unknown: nn.Module | None = None):
         super().__init__()
-        self.rdrop, self.adversarial = float(rdrop), float(adversarial)
+        self.adversarial = float(adversarial)
         self.embedding, self.word_dropout, self.unknown = emb, word_dropout, unknown
         self.cell, self.layers, self.dirs, self.pool = cell, layers, 2 if bidirectional else 1, pool
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
@@ -75,11 +74,11 @@ class RNNClassifier(nn.Module):
         return self.fc(self.dropout(feat))
 
     def training_loss(self, x, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
-        """The Trainer's loss for a training batch: (outputs, loss); adversarial when adversarial > 0, R-Drop when
-        rdrop > 0 (not both: the build refuses it)."""
+        """The Trainer's loss for a training batch: (outputs, loss); adversarial when adversarial > 0."""
         if self.adversarial > 0:
             return adversarial_loss(self, x, y, loss, self.adversarial)
-        return rdrop_loss(self, x, y, loss, self.rdrop)
+        out = self(x)
+        return out, loss(out, y)
 
 
 OPTIONS = (
@@ -93,12 +92,6 @@ OPTIONS = (
     Option("pool", "str", "max", "title vector: last hidden state(s), max over time of the outputs, that max "
            "and the mean over time side by side (maxmean), or a learned attention-weighted mean of the outputs (attn)",
            choices=("last", "max", "maxmean", "attn")),
-    Option("rdrop", "float", 0.0,
-           "R-Drop weight: each training title passes twice with different dropout masks and the loss adds this "
-           "times the KL divergence between the two predictions (0 = off; 1.0 was behind on valid accuracy on the news "
-           "split, bench/text_recipes.py); a training step takes about twice as long. Another way to train than "
-           "adversarial: set that to 0 to use it",
-           min=0.0, max=10.0),
     Option("adversarial", "float", 2.0,
            "adversarial training on the word vectors (Miyato et al. 2017): each training batch also passes with its "
            "embedded titles moved this far (L2 norm per title) in the direction that raises the loss most, and the "
@@ -112,10 +105,7 @@ OPTIONS = (
 
 def build(args: dict, spec: dict) -> RNNClassifier:
     emb = embedding.make_embedding(args, spec)
-    if args["rdrop"] > 0 and args["adversarial"] > 0:
-        raise ConfigError(f"rdrop and adversarial are two ways to train; pick one (adversarial={args['adversarial']:g}, "
-                          f"rdrop={args['rdrop']:g}). Fix: set the other to 0 (for R-Drop: adversarial 0)")
-    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout", "rdrop",
+    keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout",
                                  "adversarial")}
     return RNNClassifier(emb, spec["num_outputs"], **keep, unknown=embedding.make_unknown_vectors(args, spec))
 
@@ -128,7 +118,7 @@ SPEC = ModelSpec(
         "exercise: emb 300, hidden 50, plain RNN, SGD": {
             "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
                            "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False,
-                           "word_dropout": 0.0, "rdrop": 0.0, "adversarial": 0.0,
+                           "word_dropout": 0.0, "adversarial": 0.0,
                            "unknown_vectors": False},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32,
         },
@@ -139,4 +129,5 @@ SPEC = ModelSpec(
     # defaults unknown_vectors on and adversarial 2.0: 0.9394 / 0.9371 / 0.9334, loss 0.1949 / 0.1973 / 0.1973.
     defaults={"optimizer": "adamw", "weight_decay": 0.01, "lr": 2e-3, "batch_size": 64, "epochs": 20},
     description="Word ids -> embedding (GloVe init) -> recurrent layers over packed sequences -> softmax.",
+    retired=("rdrop",),
 )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.config.options import ConfigError
 from engine.config.run_config import make_config
 from engine.models import MODELS
 from engine.models.adversarial import adversarial_loss, perturbation
@@ -72,10 +70,3 @@ def test_adversarial_works_with_frozen_embeddings():
     _, loss = adversarial_loss(model, x, y, F.cross_entropy, 0.3)
     loss.backward()
     assert model.embedding.weight.grad is None and model.fc.weight.grad is not None
-
-
-def test_rnn_refuses_rdrop_and_adversarial_together_and_names_the_fix():
-    with pytest.raises(ConfigError, match=r"pick one \(adversarial=1, rdrop=0.5\). Fix: set the other to 0"):
-        _rnn(adversarial=1.0, rdrop=0.5)
-    with pytest.raises(ConfigError, match="adversarial=2"):
-        _rnn(rdrop=1.0)  # R-Drop on top of the rnn's defaults: the message says adversarial is on
