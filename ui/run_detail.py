@@ -13,6 +13,7 @@ from engine.data import DATASETS
 from engine.jobs.store import ACTIVE
 from engine.jobs.tracker import TagError
 from engine.training.checkpoint import CheckpointError
+from engine.training.devices import available_devices
 from ui import charts, export_panel, permissions, query_config, state
 from ui.config_form import best_checkpoint_label
 from ui.live import STATUS_TEXT, references_for
@@ -173,16 +174,7 @@ def _manage(store, run: dict) -> None:
     m1, m2 = st.columns(2)
     can_resume = run["status"] in ("interrupted", "stopped", "failed") and (folder / "last.pt").exists()
     if can_resume and run["epoch"] < run["max_epochs"]:
-        if m1.button("Resume from last checkpoint", icon=":material/play_arrow:", key="runs_resume",
-                     help="continue at the epoch after the last saved one"):
-            try:
-                state.runner().resume(run_id)
-            except ValueError as exc:
-                st.error(str(exc))
-            else:
-                st.success(f"Run {run_id} queued to resume at epoch {run['epoch'] + 1}.")
-                st.page_link("pages/1_Train.py", label="Watch it live", icon=":material/model_training:",
-                             query_params={"run": run_id})
+        _resume(m1, run)
     else:
         m1.caption("Resume is offered for interrupted, stopped or failed runs that saved a checkpoint.")
     if run["status"] in ACTIVE:
@@ -196,3 +188,25 @@ def _manage(store, run: dict) -> None:
         if "run" in st.query_params:
             del st.query_params["run"]
         st.rerun(scope="app")
+
+
+def _resume(col, run: dict) -> None:
+    """The Resume button, on the run's own device or another one (e.g. cpu for a run trained on a GPU that this
+    machine does not have)."""
+    run_id = run["id"]
+    devices = ["auto", *available_devices()]
+    own = RunConfig.from_dict(run["config"]).device
+    device = col.selectbox("Resume on", devices, index=devices.index(own) if own in devices else 0,
+                           key="runs_resume_device", help="the run's own device, or another one")
+    if col.button("Resume from last checkpoint", icon=":material/play_arrow:", key="runs_resume",
+                  help="continue at the epoch after the last saved one"):
+        try:
+            if device != own:
+                state.runner().store.set_device(run_id, device)
+            state.runner().resume(run_id)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Run {run_id} queued to resume at epoch {run['epoch'] + 1} on {device}.")
+            st.page_link("pages/1_Train.py", label="Watch it live", icon=":material/model_training:",
+                         query_params={"run": run_id})

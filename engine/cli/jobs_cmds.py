@@ -21,6 +21,9 @@ def register(sub) -> None:
         q.add_argument("--json", action="store_true")
         if name == "resume":
             q.add_argument("--wait", action="store_true")
+            q.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+                           help="continue on this device instead of the run's own (e.g. cpu for a cuda run "
+                                "on a machine without a GPU)")
         q.set_defaults(func=run_control)
 
 
@@ -45,6 +48,8 @@ def run_control(args) -> int:
     if args.command == "cancel":
         runner.cancel(args.run_id)
     elif args.command == "resume":
+        if args.device:
+            runner.store.set_device(args.run_id, args.device)
         runner.resume(args.run_id)
         if args.wait:
             runner.wait(args.run_id, timeout=24 * 3600)

@@ -19,6 +19,7 @@ from pathlib import Path
 from engine.jobs.tracker import clean_note, clean_tag, clean_tags
 from engine.paths import data_home, runs_dir
 
+RESUMABLE = ("interrupted", "stopped", "failed")
 STATUSES = ("queued", "running", "done", "stopped", "diverged", "failed", "interrupted")
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "stopped", "diverged", "failed", "interrupted")
@@ -184,6 +185,19 @@ class RunStore:
             return "stopped"
         self.transition(run_id, ["running"], cancel_requested=1)
         return self.get_run(run_id)["status"]
+
+    def set_device(self, run_id: str, device: str) -> None:
+        """Resume a run on another device (e.g. a cuda run on a server without a GPU): changes the device in
+        the config of an interrupted, stopped or failed run."""
+        from engine.config.run_config import RunConfig
+
+        run = self.get_run(run_id)
+        config = RunConfig.from_dict(run["config"]).with_changes(device=device)  # validates the name
+        with self._tx() as db:
+            cur = db.execute("UPDATE runs SET config = ?, updated = ? WHERE id = ? AND status IN (?, ?, ?)",
+                             (config.to_json(), time.time(), run_id, *RESUMABLE))
+        if cur.rowcount == 0:
+            raise ValueError(f"run {run_id} is {run['status']}; only {', '.join(RESUMABLE)} runs change device")
 
     def cancel_requested(self, run_id: str) -> bool:
         with self._connect() as db:

@@ -19,6 +19,7 @@ from torch import nn
 
 from engine.config.options import Option
 from engine.models.base import ModelSpec
+from engine.training.devices import float64_ok
 
 RIDGE = 1e-6  # added to the covariance diagonal (relative to its scale) so it stays invertible
 
@@ -35,16 +36,18 @@ class GaussianGenerative(nn.Module):
     @torch.no_grad()
     def fit_closed_form(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Maximum-likelihood means, covariances (1/N, as the course) and class priors."""
-        x = x.to(self.means.device, torch.float64)
-        y = y.to(self.means.device)
+        device, dtype = self.means.device, self.means.dtype
         k, d = self.means.shape
-        counts = torch.stack([(y == c).sum() for c in range(k)]).to(torch.float64)
+        labels = y.cpu()  # the class rows are found on the host (no device sync per class), gathered on the device
+        counts = torch.bincount(labels, minlength=k)[:k]
         if (counts == 0).any():
             missing = [c for c in range(k) if counts[c] == 0]
             raise ValueError(f"class(es) {missing} have no training rows: a Gaussian needs examples of each class")
+        x = x.to(device, dtype)
+        counts = counts.to(device, dtype)
         covs = []
         for c in range(k):
-            xc = x[y == c]
+            xc = x.index_select(0, (labels == c).nonzero().flatten().to(device))
             mu = xc.mean(0)
             self.means[c] = mu
             diff = xc - mu
@@ -53,18 +56,25 @@ class GaussianGenerative(nn.Module):
         if self.covariance == "shared":
             covs = (counts[:, None, None] * covs).sum(0, keepdim=True).expand(k, d, d) / counts.sum()
         scale = covs.diagonal(dim1=1, dim2=2).mean().clamp_min(1e-12)
-        self.covs.copy_(covs + RIDGE * scale * torch.eye(d, dtype=torch.float64))
+        self.covs.copy_(covs + RIDGE * scale * torch.eye(d, dtype=dtype, device=device))
         self.log_priors.copy_(torch.log(counts / counts.sum()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, C) log P(x|c) + log P(c)
-        x = x.to(torch.float64)
-        dist = torch.distributions.MultivariateNormal(self.means, covariance_matrix=self.covs)
+        x = x.to(self.means.dtype)
+        dist = torch.distributions.MultivariateNormal(self.means, covariance_matrix=self.covs, validate_args=False)
         return (dist.log_prob(x[:, None, :]) + self.log_priors).float()
+
+    def _apply(self, fn, recurse=True):
+        # float64 where the target device has it; on MPS (no float64) the buffers become float32 first
+        if not float64_ok(fn(torch.zeros(())).device):
+            for name, buf in self.named_buffers(recurse=False):
+                setattr(self, name, buf.float())
+        return super()._apply(fn, recurse)
 
     def configure_optimizers(self, cfg, steps_per_epoch: int):
         # a closed-form model has nothing to step; an lr-0 optimizer over a placeholder keeps the run's
         # checkpoint format (it always carries an optimizer state) unchanged
-        placeholder = torch.zeros(1, requires_grad=True)
+        placeholder = torch.zeros(1, requires_grad=True, device=self.means.device)
         return torch.optim.SGD([placeholder], lr=0.0), None, False
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from engine.training import checkpoint
+from engine.training.devices import rng_state
 from engine.training.trainer import Callback, TrainState
 
 
@@ -162,7 +163,7 @@ class Checkpointer(Callback):
             "step": state.step,
             "metrics": dict(state.metrics),
             "best": {"value": self.best, "epoch": self.best_epoch, "monitor": self.monitor},
-            "rng": {"torch": torch.get_rng_state(),
+            "rng": {**rng_state(trainer.device),
                     "batches": self.generator.get_state() if self.generator is not None else None},
         }
 

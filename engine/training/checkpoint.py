@@ -18,7 +18,19 @@ class CheckpointError(ValueError):
 
 
 def save(path: str | Path, payload: dict) -> None:
-    atomic.torch_save({"format": FORMAT, **payload}, path)
+    """Every tensor is written from the CPU, so any machine loads it, with or without an accelerator."""
+    atomic.torch_save(to_cpu({"format": FORMAT, **payload}), path)
+
+
+def to_cpu(obj):
+    """`obj` with every tensor inside (dicts, lists, tuples) on the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
 
 
 def load(path: str | Path, map_location="cpu") -> dict:

@@ -35,6 +35,32 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def rng_state(device: torch.device) -> dict:
+    """The random-number states a run on `device` draws from: the CPU's, and the accelerator's."""
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    elif device.type == "mps":
+        state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device) -> None:
+    """Restore what `rng_state` saved; an accelerator's state only on that kind of device (a run resumed
+    elsewhere keeps the CPU's and starts the new device's stream from the seed)."""
+    if state.get("torch") is not None:
+        torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and state.get("cuda") is not None:
+        torch.cuda.set_rng_state(state["cuda"], device)
+    elif device.type == "mps" and state.get("mps") is not None:
+        torch.mps.set_rng_state(state["mps"])
+
+
+def float64_ok(device: torch.device) -> bool:
+    """MPS has no float64: models that compute in double fall back to float32 there."""
+    return device.type != "mps"
+
+
 def thread_share(concurrent: int = 1) -> int:
     """This process's share of the CPU cores when `concurrent` workers train at once."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

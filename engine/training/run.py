@@ -32,7 +32,7 @@ from engine.training.callbacks import (
     WarmStart,
 )
 from engine.training.closed_form import fit_closed_form
-from engine.training.devices import resolve_device
+from engine.training.devices import resolve_device, set_rng_state
 from engine.training.evaluate import classification_results, regression_results
 from engine.training.pipeline import (
     Prepared,
@@ -84,7 +84,7 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
     store.update(run_id, device=str(device))
     generator = seed_everything(cfg.seed)
     prep = data if data is not None else prepare_data(cfg, store.home)
-    model = build(cfg, prep.spec)
+    model = build(cfg, prep.spec).to(device)  # before any optimizer or its state is made or loaded
     if row.get("parent") and not resume:  # same start, different choice
         load_initial_weights(store, row["parent"], model)
     store.update(run_id, params=count_parameters(model)[0])
@@ -94,7 +94,8 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
     optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
     start_epoch, best, start_step = 0, None, 0
     if resume:
-        start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator, cfg.monitor)
+        start_epoch, best, start_step = _restore(folder, model, optimizer, scheduler, generator, cfg.monitor,
+                                                 device)
         store.drop_metrics_after(run_id, start_epoch)
     else:
         checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
@@ -175,15 +176,16 @@ def _explain(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _restore(folder, model, optimizer, scheduler, generator, monitor: str) -> tuple[int, float | None, int]:
+def _restore(folder, model, optimizer, scheduler, generator, monitor: str,
+             device: torch.device) -> tuple[int, float | None, int]:
+    """Load last.pt into `model`, already on `device`: the optimizer's state follows its parameters there."""
     last = checkpoint.load(folder / "last.pt")
     model.load_state_dict(last["model"])
     optimizer.load_state_dict(last["optimizer"])
     if scheduler is not None and last.get("scheduler"):
         scheduler.load_state_dict(last["scheduler"])
     rng = last.get("rng") or {}
-    if rng.get("torch") is not None:
-        torch.set_rng_state(rng["torch"])
+    set_rng_state(rng, device)
     if rng.get("batches") is not None:
         generator.set_state(rng["batches"])
     best = last.get("best") or {}

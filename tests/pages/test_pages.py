@@ -246,6 +246,21 @@ def test_runs_page_resumes_a_stopped_run(lab_env, no_workers):
     lab_env["store"].update(lab_env["stopped"], status="stopped", resume=0)  # leave the lab as it was
 
 
+def test_runs_page_resumes_a_run_on_another_device(lab_env, no_workers):
+    store, run_id = lab_env["store"], lab_env["stopped"]
+    before = store.get_run(run_id)["config"]
+    at = open_page("2_Runs.py")
+    at.selectbox(key="runs_detail").set_value(run_id).run()
+    other = "auto" if before["device"] != "auto" else "cpu"
+    at.selectbox(key="runs_resume_device").set_value(other).run()
+    at.button(key="runs_resume").click().run()
+    assert not at.exception
+    run = store.get_run(run_id)
+    assert (run["status"], run["resume"], run["config"]["device"]) == ("queued", 1, other)
+    store.update(run_id, status="stopped", resume=0)  # leave the lab as it was
+    store.set_device(run_id, before["device"])
+
+
 def test_runs_page_deletes_a_run_only_when_confirmed(lab_env):
     store = lab_env["store"]
     doomed = store.create_run(make_config(dataset="digits", model="linear"), status="failed")

@@ -1,0 +1,161 @@
+"""Device placement: every tensor a run uses lives where its parameters live.
+
+They run on the CPU everywhere; a move to an accelerator is simulated with PyTorch's "meta" device
+(tensors with a device and a dtype but no data), so a tensor left behind on the CPU is caught without a GPU.
+The same paths run on cuda and mps where present, skipped with the reason otherwise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import engine.models.generative
+import engine.training.run
+from engine.cli import main
+from engine.config.options import ConfigError
+from engine.config.run_config import make_config
+from engine.jobs.local import stop_supervisor
+from engine.jobs.store import RunStore
+from engine.models.generative import GaussianGenerative
+from engine.training import checkpoint
+from engine.training.devices import available_devices, float64_ok, rng_state, set_rng_state
+from engine.training.run import execute
+from engine.training.trainer import Callback
+
+ACCELERATORS = [pytest.param(name, marks=pytest.mark.skipif(name not in available_devices(),
+                                                            reason=f"no {name} device on this machine"))
+                for name in ("cuda", "mps")]
+TINY = {"dataset": "digits", "model": "mlp", "optimizer": "adam", "lr": 0.01, "batch_size": 256,
+        "model_args": {"layers": 1, "width": 8, "batch_norm": False, "dropout": 0.0, "input_norm": False}}
+
+
+class Abort(Exception):
+    """Ends a run on the simulated device once its placement is recorded (meta tensors hold no data)."""
+
+
+class Placement(Callback):
+    """Records, when fitting starts, where the model's parameters and the optimizer's state tensors are."""
+
+    def __init__(self, abort: bool = False):
+        self.abort, self.params, self.state, self.same_params = abort, set(), [], False
+
+    def on_fit_start(self, trainer, state) -> None:
+        params = list(trainer.model.parameters())
+        self.params = {(p.device.type, p.dtype) for p in params}
+        for values in trainer.optimizer.state.values():
+            for key, value in values.items():
+                # Adam's `step` is a CPU scalar by PyTorch's design (unless capturable/fused); the rest follow the parameter
+                if isinstance(value, torch.Tensor) and key != "step":
+                    self.state.append((key, value.device.type, value.dtype))
+        optimized = [p for group in trainer.optimizer.param_groups for p in group["params"]]
+        self.same_params = {id(p) for p in optimized} <= {id(p) for p in params}
+        if self.abort:
+            raise Abort
+
+
+class StopAfterFirstEpoch(Callback):
+    def on_epoch_end(self, trainer, state) -> None:
+        state.stop("cancelled", "stopped by the test")
+
+
+def resume_on(home, monkeypatch, device: str, first_device: str = "cpu") -> Placement:
+    """Train one epoch of two on `first_device` and stop, then resume the run on `device`."""
+    store = RunStore(home)
+    run_id = store.create_run(make_config(**TINY, device=first_device, epochs=2), status="running")
+    assert execute(store, run_id, extra_callbacks=[StopAfterFirstEpoch()])["status"] == "stopped"
+    store.update(run_id, resume=1)
+    simulated = device == "meta"
+    if simulated:  # the run asks for an accelerator; the trainer gets the meta device
+        monkeypatch.setattr(engine.training.run, "resolve_device", lambda name: torch.device("meta"))
+    placement = Placement(abort=simulated)
+    summary = execute(store, run_id, extra_callbacks=[placement])
+    if not simulated:
+        assert summary["status"] == "done", summary
+    return placement
+
+
+@pytest.mark.parametrize("device", ["meta", *ACCELERATORS])
+def test_resume_puts_the_optimizer_state_on_the_parameters_device(home, monkeypatch, device):
+    placement = resume_on(home, monkeypatch, device)
+    assert placement.params == {(device, torch.float32)}
+    assert placement.state, "Adam has state after one epoch"
+    wrong = [s for s in placement.state if s[1:] != (device, torch.float32)]
+    assert not wrong, f"optimizer state not on the parameters' {device} float32 (key, device, dtype): {wrong}"
+    assert placement.same_params, "the optimizer steps tensors that are not the model's parameters"
+
+
+def table_data(n: int = 120, d: int = 5, k: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % k
+    return torch.randn(n, d, generator=g) + y[:, None].float(), y
+
+
+@pytest.mark.parametrize("covariance", ["shared", "separate"])
+@pytest.mark.parametrize("device", ["meta", "cpu", *ACCELERATORS])
+def test_generative_fits_every_tensor_on_the_parameters_device(device, covariance):
+    model = GaussianGenerative(5, 2, covariance).to(device)
+    x, y = table_data()
+    model.fit_closed_form(x, y)  # inputs on the CPU, as the run hands them over
+    dtype = torch.float64 if float64_ok(torch.device(device)) else torch.float32
+    assert {(b.device.type, b.dtype) for b in model.buffers()} == {(device, dtype)}
+    out = model(x.to(device))
+    assert (out.device.type, out.dtype, tuple(out.shape)) == (device, torch.float32, (120, 2))
+    optimizer, _, _ = model.configure_optimizers(None, 1)
+    assert {p.device.type for g in optimizer.param_groups for p in g["params"]} == {device}
+
+
+def test_generative_without_float64_computes_in_float32_close_to_float64(monkeypatch):
+    x, y = table_data()
+    double = GaussianGenerative(5, 2, "separate")
+    double.fit_closed_form(x, y)
+    monkeypatch.setattr(engine.models.generative, "float64_ok", lambda device: False)  # as on MPS
+    single = GaussianGenerative(5, 2, "separate").to("cpu")
+    assert {b.dtype for b in single.buffers()} == {torch.float32}
+    single.fit_closed_form(x, y)
+    assert torch.allclose(single(x), double(x), atol=1e-3)
+    single.load_state_dict(double.state_dict())  # a float64 checkpoint loads into the float32 buffers
+    assert {b.dtype for b in single.buffers()} == {torch.float32}
+
+
+@pytest.mark.parametrize("device", ["cpu", *ACCELERATORS])
+def test_checkpoints_hold_cpu_tensors(tmp_path, device):
+    """A raw torch.load (no map_location), as a user's own script would do it, finds only CPU tensors."""
+    payload = {"model": {"w": torch.ones(2, device=device)}, "config": {},
+               "optimizer": {"state": {0: {"m": torch.zeros(1, device=device)}}},
+               "rng": rng_state(torch.device(device)), "pair": (torch.ones(1, device=device), 3)}
+    checkpoint.save(tmp_path / "c.pt", payload)
+    raw = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert raw["model"]["w"].device.type == raw["optimizer"]["state"][0]["m"].device.type == "cpu"
+    assert isinstance(raw["pair"], tuple) and raw["pair"][0].device.type == "cpu" and raw["pair"][1] == 3
+    assert set(raw["rng"]) == {"torch"} | ({device} - {"cpu"})
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+def test_accelerator_rng_state_is_saved_and_restored(device):
+    dev = torch.device(device)
+    state = rng_state(dev)
+    assert device in state
+    first = torch.rand(3, device=dev)
+    set_rng_state(state, dev)
+    assert torch.equal(torch.rand(3, device=dev), first)
+
+
+def test_resume_on_another_device_from_the_cli(home, capsys):
+    store = RunStore(home)
+    run_id = store.create_run(make_config(**TINY, device="cpu", epochs=2), status="running")
+    assert execute(store, run_id, extra_callbacks=[StopAfterFirstEpoch()])["status"] == "stopped"
+    with pytest.raises(ConfigError, match="device"):
+        store.set_device(run_id, "tpu")
+    assert store.get_run(run_id)["config"]["device"] == "cpu"  # a refused change changes nothing
+    store.set_device(run_id, "auto")
+    assert store.get_run(run_id)["config"]["device"] == "auto"
+    store.update(run_id, status="running")
+    with pytest.raises(ValueError, match="only interrupted, stopped, failed"):
+        store.set_device(run_id, "cpu")
+    store.update(run_id, status="stopped")
+    try:
+        assert main(["resume", run_id, "--device", "cpu", "--wait", "--json"]) == 0
+    finally:
+        stop_supervisor(home)
+    run = store.get_run(run_id)
+    assert (run["status"], run["epoch"], run["device"], run["config"]["device"]) == ("done", 2, "cpu", "cpu")
