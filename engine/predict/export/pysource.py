@@ -2,13 +2,15 @@
 
 The exported script gets the engine's *own* code for the model class and the tokenizer (not a
 hand-written twin that could drift): `collect(module, ["MLP"])` returns the imports and the
-definitions (classes, functions, constants) that MLP needs, in the module's order. An import from
-NN Lab itself is refused: the script must run with torch and numpy alone.
+definitions (classes, functions, constants) that MLP needs, in the module's order. What they import from
+NN Lab itself is copied the same way, from the module that defines it (a featurizer's base class): the
+script runs with torch and numpy alone.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 from types import ModuleType
 
@@ -44,10 +46,13 @@ def collect(module: ModuleType, names: list[str]) -> tuple[list[str], list[str]]
         for name in _defined_names(node):
             owners[name] = node
     needed: list[ast.stmt] = []
+    imported: dict[int, set[str]] = {}  # id of an import from NN Lab -> the names of it that are used
     todo = list(names)
     while todo:
         name = todo.pop()
         node = owners.get(name)
+        if isinstance(node, ast.ImportFrom):
+            imported.setdefault(id(node), set()).add(name)
         if node is None:
             if name in names:
                 raise ExportError(f"{module.__name__} defines no {name!r}")
@@ -60,6 +65,11 @@ def collect(module: ModuleType, names: list[str]) -> tuple[list[str], list[str]]
     imports, defs = [], []
     for node in tree.body:  # keep the module's order
         if node not in needed:
+            continue
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "engine":
+            more_imports, more_defs = collect(importlib.import_module(node.module), sorted(imported[id(node)]))
+            imports += [i for i in more_imports if i not in imports]
+            defs += [d for d in more_defs if d not in defs]
             continue
         if isinstance(node, ast.Import | ast.ImportFrom):
             root = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
