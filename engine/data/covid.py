@@ -39,8 +39,7 @@ OPTIONS = (
            "comma list of column names (e.g. tested_positive_d4,cli_d4)"),
     Option("score", "str", "f_regression", "covid top:K scoring", choices=("f_regression", "mutual_info")),
 )
-# SGD with momentum 0.9 as in the homework; a small plain MLP (measured here, seed 1: valid MSE 0.94;
-# the mlp's own defaults, width 512 with batch norm and dropout 0.4, reach only 1.77)
+# SGD with momentum 0.9 as in the homework; a small plain MLP fits 2,160 rows better than the mlp's defaults
 DEFAULTS = {"optimizer": "sgd", "lr": 3e-3, "momentum": 0.9, "batch_size": 256, "epochs": 500, "patience": 100,
             "model_args": {"mlp": {"layers": 2, "width": 64, "batch_norm": False, "dropout": 0.0,
                                    "input_norm": False}}}

@@ -92,7 +92,7 @@ class RunStore:
             _migrate(db)
         # An idle connection held as long as this store: SQLite checkpoints (and fsyncs) the WAL whenever
         # the *last* connection to the database closes, so without it every short-lived write would pay
-        # a checkpoint (~25 ms per write instead of ~2 ms; bench/trainer_overhead.py).
+        # a checkpoint.
         self._keeper = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                        check_same_thread=False)
         self._keeper.execute("SELECT 1 FROM runs LIMIT 1").fetchall()

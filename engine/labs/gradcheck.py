@@ -52,7 +52,7 @@ class TwoLayerNet(nn.Module):
 
 def sample_ce(logits: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each row: logits (P, C), targets (P,) -> (P,)."""
-    # logsumexp by hand: torch.logsumexp over a short last axis is ~3x slower (measured here)
+    # logsumexp by hand: torch.logsumexp over a short last axis is slower
     shift = logits.detach().amax(-1, keepdim=True)
     lse = (logits - shift).exp().sum(-1).log() + shift.squeeze(-1)
     return lse - logits.gather(-1, t.unsqueeze(-1)).squeeze(-1)

@@ -40,9 +40,7 @@ OPTIONS = (
     Option("unknown_vectors", "bool", False,
            "read a word without an id (seen fewer than 2 times in the training titles) that the pretrained vectors "
            "know as its pretrained vector, kept fixed; the vocabulary and its ids stay as they are (does nothing with "
-           "init_vectors none). On by default for the rnn (with adversarial 2.0: higher valid accuracy and lower valid "
-           "loss on news seeds 1-5), off for the textcnn (behind on valid accuracy on 2 of 3 seeds; "
-           "bench/text_recipes.py)"),
+           "init_vectors none)"),
     Option("emb_size", "int", 0, "embedding size; 0 = the vectors' size (GloVe: 50), or 300 without vectors; "
            "larger than the vectors: extra trainable dimensions start random",
            min=0, max=2048),

@@ -52,8 +52,7 @@ SPEC = ModelSpec(
         "mnist 784-512-512-10 (dropout 0.2)": {
             "model_args": {"layers": 2, "width": 512, "activation": "relu", "batch_norm": False, "dropout": 0.2,
                            "input_norm": False},
-            # measured on MNIST, seed 1: this gives test_acc 0.9853 in 80 s; Adam lr 1e-3 + cosine 0.982;
-            # SGD lr 0.1 with early stopping (patience 3) stopped at epoch 8 with 0.9739
+            # SGD + cosine over 20 epochs without early stopping: ahead of Adam and of lr 0.1 (bench/RESULTS.md)
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 128, "epochs": 20, "schedule": "cosine",
             "early_stopping": False,
         },

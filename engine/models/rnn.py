@@ -86,8 +86,7 @@ OPTIONS = (
     Option("hidden", "int", 128, "hidden units per direction", min=1, max=4096),
     Option("layers", "int", 1, "stacked recurrent layers", min=1, max=8),
     Option("bidirectional", "bool", False, "read each title both ways"),
-    Option("dropout", "float", 0.4, "dropout on embeddings, between layers and before the output (0.4: higher "
-           "valid accuracy and lower valid loss than 0.3 on 3 of 3 seeds, news bi-GRU, bench/text_recipes.py)",
+    Option("dropout", "float", 0.4, "dropout on embeddings, between layers and before the output",
            min=0.0, max=0.9),
     Option("pool", "str", "max", "title vector: last hidden state(s), max over time of the outputs, that max "
            "and the mean over time side by side (maxmean), or a learned attention-weighted mean of the outputs (attn)",
@@ -95,9 +94,7 @@ OPTIONS = (
     Option("adversarial", "float", 2.0,
            "adversarial training on the word vectors (Miyato et al. 2017): each training batch also passes with its "
            "embedded titles moved this far (L2 norm per title) in the direction that raises the loss most, and the "
-           "loss adds that pass's (0 = off; GloVe-50 words have norm ~5). 2.0 with unknown_vectors: higher valid "
-           "accuracy and lower valid loss than neither on news seeds 1-5 (bench/text_recipes.py); a training step "
-           "takes about 2.5x as long",
+           "loss adds that pass's (0 = off; GloVe-50 words have norm ~5); each training step runs the batch twice",
            min=0.0, max=100.0),
     *embedding.options(unknown_vectors=True),
 )
@@ -123,10 +120,7 @@ SPEC = ModelSpec(
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32,
         },
     },
-    # AdamW (decoupled weight decay 0.01) rather than Adam: news bi-GRU with GloVe, valid acc 0.9364 / 0.9341 / 0.9274
-    # and loss 0.2182 / 0.2177 / 0.2215 on seeds 1-3, against 0.9341 / 0.9311 / 0.9266 and 0.2189 / 0.2190 / 0.2219
-    # (bench/text_recipes.py, which also has seeds 4-5 and the recipes not taken). On top of it, the model's own
-    # defaults unknown_vectors on and adversarial 2.0: 0.9394 / 0.9371 / 0.9334, loss 0.1949 / 0.1973 / 0.1973.
+    # AdamW (decoupled weight decay) rather than Adam: ahead on valid accuracy and loss (bench/RESULTS.md)
     defaults={"optimizer": "adamw", "weight_decay": 0.01, "lr": 2e-3, "batch_size": 64, "epochs": 20},
     description="Word ids -> embedding (GloVe init) -> recurrent layers over packed sequences -> softmax.",
     retired=("rdrop",),

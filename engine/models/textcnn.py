@@ -59,10 +59,7 @@ SPEC = ModelSpec(
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32,
         },
     },
-    # 40 epochs, stopped by early stopping (valid loss, patience 3): at 20 the cap cut off runs whose valid loss
-    # was still falling. News, GloVe, seeds 1-3, valid acc 0.9356 / 0.9319 / 0.9311 and loss 0.2217 / 0.2197 /
-    # 0.2198 after 24 / 27 / 21 epochs, against 0.9304 / 0.9319 / 0.9311 and 0.2275 / 0.2223 / 0.2198 with 20
-    # (bench/text_recipes.py; test 0.9251 / 0.9214 / 0.9162 against 0.9192 / 0.9184 / 0.9162, recorded only).
+    # 40 epochs, ended by early stopping: a cap of 20 cut off runs whose valid loss was still falling
     defaults={"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 40},
     description="Word ids -> embedding (GloVe init) -> convolutions of several widths -> max over time -> softmax.",
 )

@@ -34,10 +34,8 @@ def to_device(x: Any, device: torch.device, non_blocking: bool = False) -> Any:
 
 
 EVAL_BATCH = 1024  # plain inputs: one pass without training reads this many rows a batch
-# Padded sequences: 256 titles a batch, in length order. Over the 10,684 news training titles (MiniLM,
-# 2-core CPU) that pass takes 0.45x the time of batches of 1024 in data order (43 against 93 s), which
-# pad to the longest of 1024 random titles and allocate buffers so large that every batch faults fresh
-# pages in: 14.0 million minor page faults a pass against 1.1 million (bench/eval_batches.py).
+# Padded sequences: 256 titles a batch, in length order: 1024 random titles pad to the longest of them
+# and need buffers so large that every batch faults fresh pages in.
 SEQUENCE_EVAL_BATCH = 256
 
 
