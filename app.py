@@ -8,10 +8,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.access import AccessError, check_server_path
 from engine.data import DATASETS
 from engine.data.download import DataMissingError
 from engine.paths import safe_child
-from ui import state
+from ui import permissions, state
 from ui.tables import runs_frame
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -60,6 +61,22 @@ def save_uploads(home: Path, name: str, files) -> Path:
     return folder
 
 
+def server_folder(box, name: str, spec, home: Path) -> bool:
+    """A folder on this server as the data source: only one under the administrator's allowed folders."""
+    path = box.text_input("…or a folder on this server", key=f"home_from_{name}",
+                          placeholder="/data/news_aggregator",
+                          help="a folder with the files, like `python -m engine fetch NAME --from DIR`, under a "
+                               "folder listed in `allowed_dirs` (<home>/settings.json)")
+    if not box.button("Use this folder", key=f"home_from_go_{name}", disabled=not path):
+        return False
+    try:
+        folder = check_server_path(path.strip(), home)
+    except AccessError as exc:
+        st.error(f"Could not fetch {spec.title}: {exc}")
+        return False
+    return fetch_with_progress(spec, home, from_dir=folder)
+
+
 def dataset_card(name: str, spec, home: Path) -> None:
     ready = spec.ready(home)
     with st.container(border=True):
@@ -77,11 +94,10 @@ def dataset_card(name: str, spec, home: Path) -> None:
         elif c1.button("Download", icon=":material/download:", key=f"home_fetch_{name}",
                        help="download from the original source (needs the internet)"):
             fetched = fetch_with_progress(spec, home)
-        path = c2.text_input("…or a folder on this server", key=f"home_from_{name}",
-                             placeholder="/data/news_aggregator",
-                             help="a folder with the files, like `python -m engine fetch NAME --from DIR`")
-        if c2.button("Use this folder", key=f"home_from_go_{name}", disabled=not path):
-            fetched = fetch_with_progress(spec, home, from_dir=path.strip())
+        if permissions.is_teacher():  # server folders are the administrator's (engine.access: allowed_dirs)
+            fetched = server_folder(c2, name, spec, home) or fetched
+        else:
+            c2.caption("Teacher mode can also use a folder on this server.")
         files = c3.file_uploader("…or upload the files", key=f"home_upload_{name}", accept_multiple_files=True,
                                  help=f"the files `python -m engine fetch {name} --from DIR` takes from DIR")
         if files and c3.button("Use the uploaded files", key=f"home_upload_go_{name}"):
@@ -96,6 +112,7 @@ def dataset_card(name: str, spec, home: Path) -> None:
 
 def home_page() -> None:
     st.set_page_config(page_title="NN Lab", page_icon=":material/neurology:", layout="wide")
+    permissions.page_guard()
     st.title(":material/neurology: NN Lab")
     st.markdown(
         "A lab for learning how neural networks train. Pick a dataset and an architecture, set the "

@@ -26,7 +26,7 @@ from engine.config.run_config import CORE, RunConfig, make_config
 from engine.data import DATASETS
 from engine.jobs.store import RunStore
 from engine.models import MODELS
-from engine.paths import data_home
+from engine.paths import check_name, data_home
 from engine.training.trainer import Callback, TrainState
 
 STUDY_DB = "tuning.db"
@@ -208,7 +208,7 @@ def tune(base: RunConfig, n_trials: int, *, home=None, search: Iterable[str] | N
                           f"{', '.join(searchable(base.model))} unset (or name it in the search)")
     task = _task(base, home)
     monitor, direction = ("valid_acc", "maximize") if task == "classification" else ("valid_loss", "minimize")
-    name = study_name or new_study_name(base.dataset, base.model)
+    name = check_name("study", study_name or new_study_name(base.dataset, base.model))  # it names files
     if name in study_names(home):
         raise ConfigError(f"a study named {name!r} exists already. Fix: choose another name (or none: one is made)")
     study = optuna.create_study(

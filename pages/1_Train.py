@@ -11,7 +11,7 @@ from engine.models import MODELS
 from ui import config_form, inside_view, live, model_shape, permissions, query_config, state
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
-permissions.teacher_login()
+permissions.page_guard()
 st.title(":material/model_training: Train a network")
 st.caption("Choose the data, the architecture and the training settings below, then press **Start training**. "
            "Training runs in a background worker: you can leave this page, close the tab or start more runs "
@@ -52,9 +52,9 @@ if cfg is not None:  # the URL always holds the current settings: copy it to sha
     for key in [k for k in st.query_params if k not in PAGE_PARAMS]:
         if key not in query_config.config_to_params(cfg, only_changed=True):
             del st.query_params[key]
-init_from = st.query_params.get("init_from")
-if init_from and not (state.store().run_dir(init_from) / "init.pt").exists():
-    st.warning(f"Run {init_from} has no saved initial weights: new runs start from fresh weights.")
+init_from = query_config.existing_run(st.query_params.get("init_from"), state.store())  # never a new folder
+if st.query_params.get("init_from") and not (init_from and (state.store().run_dir(init_from) / "init.pt").exists()):
+    st.warning("The linked run has no saved initial weights: new runs start from fresh weights.")
     init_from = None
 if init_from:
     note, drop = st.columns([5, 1], vertical_alignment="center")
@@ -92,7 +92,7 @@ if cfg is not None:
         st.caption("Everyone who opens this link gets the same settings on their Train page.")
         st.code(query_config.share_link(cfg, st.context.url), language=None, wrap_lines=True)
 
-run_id = st.query_params.get("run") or st.session_state.get("train_run_id")
+run_id = query_config.existing_run(st.query_params.get("run"), state.store()) or st.session_state.get("train_run_id")
 if not run_id:  # after a reload: follow this session's newest active run, if any
     mine = [r for r in state.store().list_runs(ACTIVE) if r["owner"] == state.owner_id()]
     run_id = mine[0]["id"] if mine else None

@@ -7,7 +7,7 @@ from engine.jobs.tracker import tracked_rows
 from ui import permissions, run_detail, runs_view, state
 
 st.set_page_config(page_title="Runs · NN Lab", page_icon=":material/monitoring:", layout="wide")
-permissions.teacher_login()
+permissions.page_guard()
 st.title(":material/monitoring: Runs")
 st.caption("Every run started on this server (from any browser or the command line). Filter and sort them, "
            "compare their settings and curves, tag them, then open one run for its confusion matrix, "

@@ -10,7 +10,7 @@ from engine.jobs.store import FINISHED
 from engine.paths import safe_child
 from engine.predict.predictor import InputError, Predictor
 from engine.training.checkpoint import CheckpointError
-from ui import charts, predict_image, predict_table, state
+from ui import charts, permissions, predict_image, predict_table, state
 from ui.text_view import escape_markdown, token_markdown
 
 EXAMPLES = (
@@ -21,6 +21,7 @@ EXAMPLES = (
 )
 
 st.set_page_config(page_title="Predict · NN Lab", page_icon=":material/online_prediction:", layout="wide")
+permissions.page_guard()
 st.title(":material/online_prediction: Predict")
 st.caption("Pick a finished run and give it an input it has never seen. The model answers with a probability "
            "for every class; below, you see exactly what it was given after preprocessing.")

@@ -5,8 +5,10 @@ import streamlit as st
 from engine.labs import numgrad_training
 from engine.labs.lab_data import image_dataset
 from ui import labs_gradcheck as lab
+from ui import permissions
 
 st.set_page_config(page_title="Gradient check · NN Lab", layout="wide")
+permissions.page_guard()
 st.title("Gradient check")
 st.markdown(
     "The book's two-layer net (sigmoid hidden layer, softmax output, cross-entropy), in float64. "

@@ -7,8 +7,10 @@ from engine.labs import timing
 from engine.models import models_for
 from engine.training.devices import available_devices
 from ui import labs_timing as lab
+from ui import permissions
 
 st.set_page_config(page_title="Batch-size timing · NN Lab", layout="wide")
+permissions.page_guard()
 st.title("Batch-size timing")
 st.markdown("One training epoch (the engine's Trainer, SGD step included) for each mini-batch size, the median "
             "of several repeats; on a GPU the clock waits for `torch.cuda.synchronize()`. The dashed line is the "

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from ui import labs_softmax as lab
+from ui import permissions
 
 st.set_page_config(page_title="Softmax lab · NN Lab", layout="wide")
+permissions.page_guard()
 st.title("Softmax and cross-entropy")
 st.markdown("A single-layer net with a **random** W (d x C): ŷ = softmax(x W). The loss is the cross-entropy "
             "and its gradient ∂L/∂W = Xᵀ(Ŷ − Y)/n, first for x1 alone, then for x1..x4 — each computed by "

@@ -6,8 +6,10 @@ import streamlit as st
 from engine.data.download import DataMissingError
 from engine.labs import linreg
 from ui import labs_regression as lab
+from ui import permissions
 
 st.set_page_config(page_title="Regression lab · NN Lab", layout="wide")
+permissions.page_guard()
 st.title("Regression and generative classifiers")
 st.markdown("Part 1 fits a line by gradient descent and shows where each step goes on the loss surface; "
             "part 2 compares a Gaussian per class (Bayes' rule, closed form) with logistic regression "

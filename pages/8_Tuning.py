@@ -5,7 +5,7 @@ import streamlit as st
 from ui import permissions, state, tuning
 
 st.set_page_config(page_title="Tuning · NN Lab", page_icon=":material/tune:", layout="wide")
-permissions.teacher_login()
+permissions.page_guard()
 st.title(":material/tune: Tune hyperparameters")
 st.caption("Optuna trains a series of short runs (trials), each with settings it picks from what the earlier "
            "trials taught it, and stops hopeless trials early (pruning: valid accuracy below the median of "

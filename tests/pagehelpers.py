@@ -26,6 +26,19 @@ def open_page(page: str | None = None, **query) -> AppTest:
     return at
 
 
+def as_teacher(at: AppTest, monkeypatch, *allowed_dirs, password: str = "s3cret-for-test") -> AppTest:
+    """Unlock teacher mode in `at`'s session (setting the password) and let it name `allowed_dirs` on the server."""
+    import os
+
+    monkeypatch.setenv("NNLAB_TEACHER_PASSWORD", password)
+    if allowed_dirs:
+        monkeypatch.setenv("NNLAB_ALLOWED_DIRS", os.pathsep.join(str(d) for d in allowed_dirs))
+    at.run()
+    at.text_input(key="teacher_password_input").input(password).run()
+    assert at.session_state["nnlab_teacher"] is True
+    return at
+
+
 def frame(at: AppTest, *columns: str):
     """The first st.dataframe holding all of `columns` (AppTest does not expose dataframe keys)."""
     for df in at.dataframe:

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.access import AccessError, check_server_path
 from engine.config.options import ConfigError
 from engine.config.run_config import CORE, RunConfig, core_defaults, make_config
 from engine.data import DATASETS
 from engine.models import MODELS, models_for
 from engine.training.devices import available_devices
+from ui import permissions
 from ui.option_widgets import init_state, option_widget, with_value
 
 BATCH_GRID = [2 ** i for i in range(11)]  # 1 .. 1024
@@ -96,7 +98,10 @@ def apply_config(cfg: RunConfig) -> None:
 
 # --- the form ---------------------------------------------------------------------------------
 def _features_widget(box) -> str:
-    choice = box.selectbox("Text features (mean of word vectors)", list(FEATURE_CHOICES),
+    choices = [c for c in FEATURE_CHOICES if c != "word2vec" or permissions.is_teacher()]  # server files: teacher
+    if st.session_state.get("train_features_choice", choices[0]) not in choices:
+        st.session_state["train_features_choice"] = choices[0]
+    choice = box.selectbox("Text features (mean of word vectors)", choices,
                            format_func=FEATURE_CHOICES.get, key="train_features_choice",
                            help=CORE["features"].help)
     if choice != "word2vec":
@@ -117,7 +122,7 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
     values["device"] = _device_widget(opt_col)
     try:
         cfg = make_config(**values)
-        check_features(cfg)
+        check_features(cfg, home)
     except ConfigError as exc:
         st.error(f"These settings cannot train: {exc}")
         return None, values
@@ -216,14 +221,28 @@ def _device_widget(col) -> str:
                          help="only the devices this server has are offered")
 
 
-def check_features(cfg: RunConfig) -> None:
-    """A word2vec file must exist on this server before a run can use it (caught here, not in the worker)."""
-    if DATASETS[cfg.dataset].kind != "text" or not cfg.features.startswith("word2vec:"):
-        return
-    path = cfg.features.split(":", 1)[1]
+def check_features(cfg: RunConfig, home=None) -> None:
+    """A word2vec file is the administrator's: named only in teacher mode, under an allowed folder
+    (engine.access), and it must exist on this server (caught here, not in the worker)."""
+    sources = [cfg.model_args.get("init_vectors")]
+    if DATASETS[cfg.dataset].kind == "text":
+        sources.append(cfg.features)
+    for source in sources:
+        if isinstance(source, str) and source.startswith("word2vec:"):
+            _check_word2vec(source.split(":", 1)[1], home)
+
+
+def _check_word2vec(path: str, home) -> None:
+    if not permissions.is_teacher():
+        raise ConfigError("word2vec files on this server are for teacher mode. Fix: choose the embedded GloVe "
+                          "vectors (or Word2Vec trained on the headlines)")
     if not path:
         raise ConfigError("give the path of a word2vec file (e.g. GoogleNews-vectors-negative300.bin.gz), "
                           "or choose the embedded GloVe vectors")
+    try:
+        check_server_path(path, home)
+    except AccessError as exc:
+        raise ConfigError(str(exc)) from None
     if not Path(path).expanduser().is_file():
         raise ConfigError(f"the word2vec file {path} is not on this server. Fix: give the path of a "
                           ".bin/.bin.gz/.txt word2vec file, or choose the embedded GloVe vectors")

@@ -128,3 +128,17 @@ def share_link(cfg: RunConfig, page_url: str | None) -> str:
 
     base = (page_url or "").split("?", 1)[0] or "/Train"
     return f"{base}?{urlencode(config_to_params(cfg, only_changed=True))}"
+
+
+def existing_run(value, store) -> str | None:
+    """A run id from a link (`?init_from=`, `?run=`) if it names a run of `store`, else None: checked against the
+    run-id pattern and the store before anything touches the filesystem."""
+    from engine.jobs.store import RunNotFound
+    from engine.paths import check_run_id
+
+    try:
+        run_id = check_run_id(_last(value) if value is not None else None)
+        store.get_run(run_id)
+    except (ValueError, RunNotFound):
+        return None
+    return run_id

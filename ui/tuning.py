@@ -20,6 +20,7 @@ from engine.config.run_config import CORE
 from engine.data import DATASETS
 from engine.jobs.local import pid_alive
 from engine.models import MODELS, models_for
+from engine.paths import check_name
 from ui import permissions, state
 
 REFRESH_SECONDS = 2.0
@@ -37,11 +38,20 @@ def tune_command(home: str, dataset: str, model: str, search: list[str], trials:
     return argv + (["--timeout", f"{timeout_s:g}"] if timeout_s else [])
 
 
+def tune_name_ok(study: str) -> bool:
+    try:
+        check_name("study", study)  # it names the study's log file
+    except ValueError as exc:
+        st.error(str(exc))
+        return False
+    return True
+
+
 def launch(home: str, argv: list[str], study: str) -> dict:
     """Start the study in its own process session (it outlives this page); output goes to a log file."""
     logs = Path(home) / "tuning-logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"{study}.log"
+    log_path = logs / f"{check_name('study', study)}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                                 env={**os.environ, "NNLAB_HOME": home})
@@ -81,6 +91,8 @@ def start_form(home: str) -> None:
                      disabled=not ready or not search,
                      help="runs in a background process; its trials appear below and on the Runs page"):
             study = name.strip() or tune.new_study_name(dataset, model)
+            if not tune_name_ok(study):
+                return
             if study in tune.study_names(home):
                 st.error(f"A study named {study!r} exists already: choose another name.")
                 return

@@ -87,11 +87,16 @@ def load_word2vec(path: str, home=None, limit: int | None = None):
     stat = src.stat()
     key = hashlib.sha1(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{limit}".encode()).hexdigest()[:12]
     binary = ".bin" in src.name
-    return _load_or_build(
-        f"w2v-{src.name}-{key}",
-        lambda: KeyedVectors.load_word2vec_format(str(src), binary=binary, limit=limit),
-        home,
-    )
+
+    def build():
+        try:
+            return KeyedVectors.load_word2vec_format(str(src), binary=binary, limit=limit)
+        except Exception:  # gensim's message quotes the file's first line: never pass it on
+            raise ConfigError(f"{src.name} is not a word2vec file ({'binary' if binary else 'text'} format "
+                              "expected: a header line 'count dim', then one word and its numbers per line). "
+                              "Fix: give a .bin/.bin.gz/.txt word2vec file, or use --features glove") from None
+
+    return _load_or_build(f"w2v-{src.name}-{key}", build, home)
 
 
 def train_word2vec(sentences: list[list[str]], seed: int, dim: int = 100, epochs: int = 30):

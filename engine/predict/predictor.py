@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from engine import access
 from engine.config.run_config import RunConfig
 from engine.features import featurizer_from_state
 from engine.features.text import MAX_CHARS
@@ -43,6 +44,17 @@ def parse_row(row) -> dict:
     return value
 
 
+def check_checkpoint_file(path: str | Path, home=None) -> dict:
+    """A checkpoint file from outside, loaded, if every word-vector source it names is one the server offers
+    (engine.access); else CheckpointError."""
+    ckpt = checkpoint.load(path)
+    try:
+        access.check_checkpoint_sources(ckpt, home)
+    except access.AccessError as exc:
+        raise checkpoint.CheckpointError(f"{Path(path).name} was refused: {exc}") from None
+    return ckpt
+
+
 class Predictor:
     def __init__(self, ckpt: dict, home=None, source: str = ""):
         self.source = source
@@ -50,19 +62,22 @@ class Predictor:
             self.config = RunConfig.from_dict(ckpt["config"])
             self.spec = ckpt["spec"]
             self.featurizer = featurizer_from_state(ckpt["featurizer"], home)
+            access.check_spec(self.spec, self.featurizer.spec())  # before any weights are allocated
             self.model = build_model(self.config.model, self.config.model_args, self.spec)
             self.model.load_state_dict(ckpt["model"])
-        except (KeyError, RuntimeError, ValueError) as exc:
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise checkpoint.CheckpointError(
-                f"{source or 'the checkpoint'} does not match its own model/dataset description ({exc}). "
-                "Fix: use the checkpoint NN Lab saved for that run.") from None
+                f"{source or 'the checkpoint'} does not match its own model/dataset description "
+                f"({str(exc)[:300]}). Fix: use the checkpoint NN Lab saved for that run.") from None
         self.model.eval()
         self.classes = list(self.spec.get("classes", []))
         self.kind = self.spec.get("kind")
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, home=None) -> Predictor:
-        return cls(checkpoint.load(path), home, source=Path(path).name)
+        """A checkpoint from outside (an upload, `--checkpoint`): it may name only word vectors the server
+        knows (engine.access)."""
+        return cls(check_checkpoint_file(path, home), home, source=Path(path).name)
 
     @classmethod
     def from_run(cls, store, run_id: str) -> Predictor:

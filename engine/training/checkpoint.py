@@ -39,7 +39,7 @@ def load(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except pickle.UnpicklingError:
         with open(path, "rb") as fh:
             head = fh.read(2)
         if head[:1] != b"\x80" and head != b"PK":  # neither a pickle nor torch's zip: not a checkpoint at all
@@ -47,10 +47,11 @@ def load(path: str | Path, map_location="cpu") -> dict:
                                   "Fix: use a best.pt/last.pt saved by NN Lab.") from None
         raise CheckpointError(
             f"{path.name} was refused: it is not a plain-weights checkpoint (it would need to run code to "
-            f"load, which NN Lab never does). Fix: use a checkpoint saved by NN Lab. Detail: {str(exc)[:200]}"
+            "load, which NN Lab never does). Fix: use a checkpoint saved by NN Lab."
         ) from None
-    except Exception as exc:
-        raise CheckpointError(f"{path.name} is not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # the exception's text may quote the file: only its kind is named
+        raise CheckpointError(f"{path.name} is not a readable checkpoint ({type(exc).__name__}). "
+                              "Fix: use a best.pt/last.pt saved by NN Lab.") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise CheckpointError(f"{path.name} is not an NN Lab checkpoint (no model/config inside)")
     return ckpt

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import shared
-from pagehelpers import frame, open_page, texts
+from pagehelpers import as_teacher, frame, open_page, texts
 
 from engine.config.run_config import make_config
 from engine.data import csvdata
@@ -54,10 +54,10 @@ def test_predict_takes_table_rows(home):
 
 
 @pytest.mark.real_data
-def test_home_adds_a_table_and_a_bad_file_leaves_the_page_usable(home, tmp_path):
+def test_home_adds_a_table_and_a_bad_file_leaves_the_page_usable(home, tmp_path, monkeypatch):
     bad = tmp_path / "prices.csv"
     bad.write_bytes(b"name,price\n" + "".join(f"caf\xe9 {i},{i}\n" for i in range(20)).encode("latin-1"))
-    at = open_page()
+    at = as_teacher(open_page(), monkeypatch, tmp_path, shared("pokemon"))
     at.text_input(key="home_from_csv").set_value(str(bad)).run()
     at.button(key="home_from_go_csv").click().run()
     assert not at.exception

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
-from pagehelpers import frame, open_page, plotly_specs, progress_texts, spec_values, texts
+from pagehelpers import as_teacher, frame, open_page, plotly_specs, progress_texts, spec_values, texts
 from streamlit.testing.v1 import AppTest
 
 from engine.config.run_config import make_config
@@ -92,9 +92,9 @@ def test_home_shows_dataset_readiness_and_latest_runs(lab_env):
     assert runs.set_index("run").loc[lab_env["stopped"], "status"] == "stopped"
 
 
-def test_home_fetches_news_from_a_folder_and_explains_a_bad_one(home, tmp_path):
+def test_home_fetches_news_from_a_folder_and_explains_a_bad_one(home, tmp_path, monkeypatch):
     assert not news.ready(home)
-    at = open_page()
+    at = as_teacher(open_page(), monkeypatch, tmp_path)  # server folders: the teacher's, under allowed_dirs
     assert "not fetched" in " ".join(texts(at.markdown))
     at.text_input(key="home_from_news").input(str(tmp_path / "missing")).run()
     at.button(key="home_from_go_news").click().run()
@@ -186,13 +186,15 @@ def test_train_page_mlp_layer_widgets_change_the_parameter_count(home):
     assert frame(at, "Layer", "Output shape")["Type"].tolist().count("Linear") == 4
 
 
-def test_train_page_refuses_a_missing_word2vec_file(lab_env):
-    at = open_page("1_Train.py")
+def test_train_page_refuses_a_missing_word2vec_file(lab_env, tmp_path, monkeypatch):
+    at = as_teacher(open_page("1_Train.py"), monkeypatch, tmp_path)  # word2vec files: the teacher's
     at.selectbox(key="train_dataset").set_value("news").run()
     at.selectbox(key="train_features_choice").set_value("word2vec").run()
-    at.text_input(key="train_features_path").input("/nonexistent/vectors.bin").run()
+    at.text_input(key="train_features_path").input(str(tmp_path / "vectors.bin")).run()
     assert not at.exception
     assert any("not on this server" in t for t in texts(at.error))
+    at.text_input(key="train_features_path").input("/nonexistent/vectors.bin").run()  # outside allowed_dirs
+    assert any("allowed_dirs" in t for t in texts(at.error))
     assert at.button(key="train_start").disabled
 
 
@@ -235,8 +237,10 @@ def test_runs_page_table_comparison_and_details(lab_env):
         assert not at.get_by_key(key).disabled
 
 
-def test_runs_page_resumes_a_stopped_run(lab_env, no_workers):
+def test_runs_page_resumes_a_stopped_run(lab_env, no_workers, monkeypatch):
+    monkeypatch.setenv("NNLAB_TEACHER_PASSWORD", "s3cret-for-test")  # the run has no owner: the teacher's
     at = open_page("2_Runs.py")
+    at.text_input(key="teacher_password_input").input("s3cret-for-test").run()
     at.selectbox(key="runs_detail").set_value(lab_env["stopped"]).run()
     at.button(key="runs_resume").click().run()
     assert not at.exception
@@ -263,8 +267,9 @@ def test_runs_page_resumes_a_run_on_another_device(lab_env, no_workers):
 
 def test_runs_page_deletes_a_run_only_when_confirmed(lab_env):
     store = lab_env["store"]
-    doomed = store.create_run(make_config(dataset="digits", model="linear"), status="failed")
+    doomed = store.create_run(make_config(dataset="digits", model="linear"), status="failed", owner="me")
     at = open_page("2_Runs.py")
+    at.session_state["nnlab_owner"] = "me"  # the session that started it
     at.selectbox(key="runs_detail").set_value(doomed).run()
     assert not at.exception  # a run without metrics, results or checkpoints still renders
     assert at.button(key="runs_delete").disabled

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.jobs.store import RunStore
 from engine.predict.export.source import ExportError, ExportSource
+from engine.predict.predictor import check_checkpoint_file
 from engine.training import checkpoint
 
 
@@ -46,6 +47,7 @@ def source_from_run(store: RunStore, run_id: str, which: str = "best") -> Export
 
 
 def source_from_checkpoint(path: str | Path, home=None) -> ExportSource:
+    check_checkpoint_file(path, home)  # a checkpoint from outside names only vectors the server offers
     return ExportSource(checkpoint.load(path), home, run_id=Path(path).stem)
 
 
