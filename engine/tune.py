@@ -310,7 +310,7 @@ def best_config(study: optuna.Study | str, home=None) -> RunConfig:
 
 def study_summary(study: optuna.Study) -> dict:
     """What the page and the CLI say about a study: counts per state, best value/params/run, running?"""
-    from engine.jobs.local import pid_alive
+    from engine.jobs.procs import pid_alive
 
     trials = study.get_trials(deepcopy=False)
     attrs = study.user_attrs

@@ -6,7 +6,7 @@ import streamlit as st
 
 from engine.config.options import ConfigError
 from engine.data import DATASETS
-from engine.jobs.store import ACTIVE
+from engine.jobs.store import ACTIVE, QuotaExceeded
 from engine.models import MODELS
 from ui import config_form, inside_view, live, model_shape, permissions, query_config, state
 
@@ -80,10 +80,15 @@ with action_bar:
                            disabled=cfg is None or not ready, width="stretch",
                            help="queue this run for a background worker")
     if started and cfg is not None:
-        run_id = state.runner().submit(cfg, owner=state.owner_id(), parent=init_from or None)
-        st.session_state["train_run_id"] = run_id
-        st.query_params["run"] = run_id  # the URL now shows this run (share it, reload it)
-        st.toast(f"Run {run_id} queued")
+        try:
+            run_id = state.runner().submit(cfg, owner=state.owner_id(), parent=init_from or None,
+                                           teacher=permissions.is_teacher())
+        except QuotaExceeded as exc:  # this session already has its share of the queue
+            mid.error(str(exc), icon=":material/hourglass_top:")
+        else:
+            st.session_state["train_run_id"] = run_id
+            st.query_params["run"] = run_id  # the URL now shows this run (share it, reload it)
+            st.toast(f"Run {run_id} queued")
 
 if summary:
     inside_view.architecture(summary)

@@ -26,7 +26,8 @@ def wait_for(predicate, timeout: float, what: str):
 def stop_runs_and_supervisor(home: Path) -> None:
     """End the runs of `home` (cancel flag, SIGKILL to their workers) and its supervisor, which outlive a
     test's runner or server by design."""
-    from engine.jobs.local import pid_alive, stop_supervisor
+    from engine.jobs.local import stop_supervisor
+    from engine.jobs.procs import pid_alive
     from engine.jobs.store import ACTIVE, RunStore
 
     store = RunStore(home)

@@ -14,6 +14,7 @@ import math
 
 import streamlit as st
 
+from engine.jobs.queue import describe
 from engine.jobs.store import ACTIVE
 from ui import charts, permissions, state
 from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET
@@ -104,6 +105,8 @@ def _progress(run_id: str, was_active: bool) -> dict | None:
     if status == "running":
         label += f" · about {format_seconds(info['epoch_seconds'])} per epoch" if info["epoch_seconds"] else ""
         label += f" · at most {format_seconds(info['eta_seconds'])} left" if info["eta_seconds"] is not None else ""
+    if status == "queued":  # its place under the round-robin order and the wait the running runs suggest
+        label += " · " + describe(state.runner().queue_info(run_id))
     st.progress(info["fraction"], text=label)
     if status == "running" and info["eta_seconds"] is not None and run["config"].get("early_stopping"):
         st.caption("Early stopping is on: the run may end before the last epoch.")

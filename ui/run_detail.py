@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine.config.run_config import RunConfig
 from engine.data import DATASETS
+from engine.jobs.queue import describe
 from engine.jobs.store import ACTIVE
 from engine.jobs.tracker import TagError
 from engine.training.checkpoint import CheckpointError
@@ -64,7 +65,9 @@ def _summary(run: dict, result: dict) -> None:
     if run.get("error"):
         (st.warning if run["status"] in ("stopped", "interrupted") else st.error)(run["error"])
     if run["status"] in ACTIVE:
-        st.info("This run is still training; follow it live on the Train page.")
+        place = describe(state.runner().queue_info(run["id"])) if run["status"] == "queued" else ""
+        st.info(f"This run is queued: {place}." if place else
+                "This run is still training; follow it live on the Train page.")
         st.page_link("pages/1_Train.py", label="Live view", icon=":material/model_training:",
                      query_params={"run": run["id"]})
 
@@ -203,7 +206,7 @@ def _resume(col, run: dict) -> None:
         try:
             if device != own:
                 state.runner().store.set_device(run_id, device)
-            state.runner().resume(run_id)
+            state.runner().resume(run_id, owner=state.owner_id(), teacher=permissions.is_teacher())
         except ValueError as exc:
             st.error(str(exc))
         else:

@@ -18,7 +18,8 @@ import streamlit as st
 from engine import tune
 from engine.config.run_config import CORE
 from engine.data import DATASETS
-from engine.jobs.local import pid_alive
+from engine.jobs.procs import pid_alive
+from engine.jobs.store import QuotaExceeded
 from engine.models import MODELS, models_for
 from engine.paths import check_name
 from ui import permissions, state
@@ -137,7 +138,11 @@ def _stop(name: str, home: str) -> None:
 
 def _retrain(name: str, home: str) -> None:
     cfg = tune.best_config(name, home)
-    run_id = state.runner().submit(cfg, owner=state.owner_id())
+    try:
+        run_id = state.runner().submit(cfg, owner=state.owner_id(), teacher=permissions.is_teacher())
+    except QuotaExceeded as exc:
+        st.session_state["tune_retrain_error"] = str(exc)
+        return
     st.session_state["tune_retrain_run"] = run_id
     st.session_state["train_run_id"] = run_id  # the Train page follows it
 
@@ -211,6 +216,8 @@ def _draw(name: str, home: str, was_running: bool) -> None:
                                         for k, v in info["best_params"].items()) + f" (run {info['best_run_id']})")
     else:
         st.caption("The optimisation history appears when the first trial is complete.")
+    if st.session_state.get("tune_retrain_error"):
+        st.error(st.session_state.pop("tune_retrain_error"))
     retrained = st.session_state.get("tune_retrain_run")
     if retrained:
         st.success(f"Run {retrained} queued with the best configuration.")

@@ -8,23 +8,38 @@ import os
 
 from engine.paths import data_home
 
+KEYS = ("max_concurrent", "backend", "ray_address", "max_active_per_owner", "max_run_minutes")
+DEFAULT_MAX_ACTIVE_PER_OWNER = 2
+DEFAULT_MAX_RUN_MINUTES = 60.0
+
 
 def settings(home=None) -> dict:
     """Job settings: <home>/settings.json, overridden by NNLAB_* environment variables
-    (`max_concurrent`, `backend` = local | ray, `ray_address` = HEAD:6379)."""
+    (`max_concurrent`, `backend` = local | ray, `ray_address` = HEAD:6379, `max_active_per_owner`: queued +
+    running runs one person may have, `max_run_minutes`: a run's wall-clock limit; 0 turns either off)."""
     path = data_home(home) / "settings.json"
     values = {}
     if path.exists():
         with contextlib.suppress(ValueError, OSError):
             values = json.loads(path.read_text())
-    for key in ("max_concurrent", "backend", "ray_address"):
+    for key in KEYS:
         if os.environ.get(f"NNLAB_{key.upper()}"):
             values[key] = os.environ[f"NNLAB_{key.upper()}"]
     values["backend"] = str(values.get("backend") or "local").lower()
     # local: one worker at a time unless raised; ray: as many as the cluster has room for unless capped
     default = 1 if values["backend"] == "local" else 10_000
-    try:
-        values["max_concurrent"] = max(1, int(values.get("max_concurrent", default)))
-    except (TypeError, ValueError):
-        values["max_concurrent"] = default
+    values["max_concurrent"] = max(1, _number(values.get("max_concurrent"), int, default))
+    values["max_active_per_owner"] = max(0, _number(values.get("max_active_per_owner"), int,
+                                                    DEFAULT_MAX_ACTIVE_PER_OWNER))
+    values["max_run_minutes"] = max(0.0, _number(values.get("max_run_minutes"), float, DEFAULT_MAX_RUN_MINUTES))
     return values
+
+
+def _number(value, kind, default):
+    """`value` as `kind`, or `default` when it is missing or not a number (a typo never stops the queue)."""
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return default

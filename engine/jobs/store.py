@@ -77,6 +77,19 @@ class RunNotFound(KeyError):
         return f"no run {self.args[0]!r}. Fix: list runs with `python -m engine runs`."
 
 
+class QuotaExceeded(ValueError):
+    """An owner already has `max_active_per_owner` runs queued or running."""
+
+    def __init__(self, owner: str, limit: int, active: list[str]):
+        super().__init__(owner, limit, active)
+        self.owner, self.limit, self.active = owner, limit, active
+
+    def __str__(self) -> str:
+        return (f"{self.owner!r} already has {len(self.active)} runs queued or running ({', '.join(self.active)}); "
+                f"the limit is {self.limit} per person (max_active_per_owner). Fix: stop one of them (Stop on the "
+                "Train page, or `python -m engine cancel RUN_ID`) or wait until one ends, then submit again")
+
+
 def new_run_id() -> str:
     return time.strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
 
@@ -121,10 +134,13 @@ class RunStore:
 
     # --- runs -------------------------------------------------------------------------------
     def create_run(self, config, owner: str | None = None, status: str = "queued", parent: str | None = None,
-                   run_id: str | None = None, backend: str = "local") -> str:
+                   run_id: str | None = None, backend: str = "local", max_active: int | None = None) -> str:
+        """Write a new run. With `max_active`, refuse (QuotaExceeded) when `owner` already has that many
+        queued or running runs: checked in the insert's own transaction, so two submits cannot both pass."""
         run_id = run_id or new_run_id()
         now = time.time()
         with self._tx() as db:
+            _check_quota(db, owner, max_active)
             db.execute(
                 "INSERT INTO runs (id, name, owner, status, config, created, updated, max_epochs, parent, backend) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,6 +187,23 @@ class RunStore:
         fields["updated"] = time.time()
         cols = ", ".join(f"{k} = ?" for k in fields)
         with self._tx() as db:
+            cur = db.execute(
+                f"UPDATE runs SET {cols} WHERE id = ? AND status IN ({','.join('?' * len(from_statuses))})",
+                (*fields.values(), run_id, *from_statuses),
+            )
+        return cur.rowcount == 1
+
+    def requeue(self, run_id: str, from_statuses: Iterable[str], max_active: int | None = None, **fields) -> bool:
+        """`transition(run_id, from_statuses, status="queued", **fields)` within the run's owner's quota
+        (QuotaExceeded when `max_active` is given and reached), in one transaction."""
+        from_statuses = list(from_statuses)
+        fields.update(status="queued", updated=time.time())
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            row = db.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(run_id)
+            _check_quota(db, row[0], max_active)
             cur = db.execute(
                 f"UPDATE runs SET {cols} WHERE id = ? AND status IN ({','.join('?' * len(from_statuses))})",
                 (*fields.values(), run_id, *from_statuses),
@@ -308,6 +341,16 @@ class RunStore:
             raise RunNotFound(run_id)
         db.execute("INSERT OR IGNORE INTO annotations (run_id) VALUES (?)", (run_id,))
         return tuple(db.execute("SELECT tags, note FROM annotations WHERE run_id = ?", (run_id,)).fetchone())
+
+
+def _check_quota(db: sqlite3.Connection, owner: str | None, max_active: int | None) -> None:
+    if owner is None or not max_active:
+        return
+    active = [r[0] for r in db.execute(
+        f"SELECT id FROM runs WHERE owner = ? AND status IN ({','.join('?' * len(ACTIVE))}) ORDER BY created",
+        (owner, *ACTIVE))]
+    if len(active) >= max_active:
+        raise QuotaExceeded(owner, max_active, active)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -12,7 +12,7 @@ import pytest
 from jobhelpers import LONG, running_worker, supervisor_pid, wait_for
 
 from engine.config.run_config import make_config
-from engine.jobs.local import pid_alive
+from engine.jobs.procs import pid_alive
 from engine.jobs.store import RunStore
 from engine.paths import safe_child
 from engine.predict.predictor import InputError, Predictor

@@ -3,7 +3,8 @@
   cluster can take tasks for seconds before Ray marks it dead), and after MAX_START_ATTEMPTS losses the
   run fails with the reason;
 - a run that has ended while its task still writes its result is left alone, and a run stopped while its
-  task waits for room has that task cancelled."""
+  task waits for room has that task cancelled;
+- owners are served in turn, and a run past `max_run_minutes` has its task ended and is stopped with the reason."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def new_hub(home):
     hub = ray_hub.Hub.__new__(ray_hub.Hub)  # no dispatcher thread, no actor: tick() is driven by the test
     hub.home, hub.store = home, RunStore(home)
     hub.tasks, hub.cancel_seen, hub.forced, hub.claimed, hub.attempts, hub.retry_at = {}, {}, set(), set(), {}, {}
+    hub.limited = {}
     hub.data_refs, hub._wake = OrderedDict(), threading.Event()
     return hub
 
@@ -94,3 +96,30 @@ def test_a_run_stopped_while_its_task_waits_for_room_has_the_task_cancelled(home
     hub.tick()
     assert cancelled == [f"task of {run_id}"] and run_id in hub.forced
     assert not hub.claim(run_id, "node-a", 123)  # were the task to start after all, it would not run it
+
+
+def test_the_hub_serves_owners_in_turn(home, monkeypatch):
+    monkeypatch.setenv("NNLAB_MAX_CONCURRENT", "3")
+    hub, _ = hub_with_live_tasks(home, monkeypatch)
+    cfg = make_config(dataset="digits", model="mlp", epochs=1)
+    ids = [hub.store.create_run(cfg, owner=owner) for owner in ("alice", "alice", "bob", "carol")]
+    hub.tick()
+    assert list(hub.tasks) == [ids[0], ids[2], ids[3]]
+
+
+def test_a_run_past_the_time_limit_has_its_task_ended_and_is_stopped_with_the_reason(home, monkeypatch):
+    monkeypatch.setenv("NNLAB_MAX_RUN_MINUTES", "1")
+    hub, cancelled = hub_with_live_tasks(home, monkeypatch)
+    run_id = hub.store.create_run(make_config(dataset="digits", model="mlp", epochs=1))
+    hub.tick()
+    assert hub.claim(run_id, "node-a", 123)
+    hub.tick()
+    assert cancelled == []  # within its minute
+    hub.store.update(run_id, started=hub.store.get_run(run_id)["started"] - 61)
+    hub.tick()
+    assert cancelled == [f"task of {run_id}"] and run_id in hub.forced
+    monkeypatch.setattr(ray_hub.ray, "wait", lambda refs, **kw: (list(refs), []))  # the task ends
+    monkeypatch.setattr(ray_hub.ray, "get", lambda ref: None)
+    hub.tick()
+    run = hub.store.get_run(run_id)
+    assert run["status"] == "stopped" and run["error"].startswith("stopped after the 1-minute limit")

@@ -132,7 +132,7 @@ def test_train_page_builds_config_from_widgets_and_queues_a_run(home, no_workers
                                                                                             "cosine")
     assert no_workers and set(no_workers) == {home}  # a worker would have been started, never training in the page
     assert at.query_params["run"] == run_id
-    assert progress_texts(at) == ["Epoch 0 of 5 finished"]
+    assert progress_texts(at) == ["Epoch 0 of 5 finished · next in line, starting soon"]
     at.button(key=f"live_stop_{run_id}").click().run()  # stopping a queued run stops it at once
     assert RunStore(home).get_run(run_id)["status"] == "stopped"
 

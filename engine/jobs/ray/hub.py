@@ -27,6 +27,7 @@ import ray
 from engine import atomic
 from engine.config.run_config import RunConfig
 from engine.jobs.local import POLL_SECONDS
+from engine.jobs.queue import fair_order
 from engine.jobs.settings import settings
 from engine.jobs.store import RunStore
 
@@ -50,6 +51,7 @@ class Hub:
         self.tasks: dict[str, ray.ObjectRef] = {}
         self.cancel_seen: dict[str, float] = {}
         self.forced: set[str] = set()
+        self.limited: dict[str, float] = {}  # run id -> the wall-clock limit (minutes) it was stopped at
         self.claimed: set[str] = set()  # runs whose current task has started them (claim)
         self.attempts: dict[str, int] = {}
         self.retry_at: dict[str, float] = {}  # run id -> monotonic time before which it is not started again
@@ -136,7 +138,7 @@ class Hub:
         self._reap()
         self._enforce_cancels()
         limit = settings(self.home)["max_concurrent"]
-        for run in sorted(self.store.list_runs(["queued"]), key=lambda r: r["created"]):
+        for run in fair_order(self.store.list_runs(["queued"]), self.store.list_runs(["running"])):
             if run["id"] in self.tasks or self.retry_at.get(run["id"], 0.0) > time.monotonic():
                 continue
             if len(self.tasks) >= limit:
@@ -208,8 +210,11 @@ class Hub:
                 reason = describe(exc)
             if run_id in self.forced or self.store.cancel_requested(run_id):
                 self.forced.discard(run_id)
+                minutes = self.limited.pop(run_id, None)
+                why = "stopped by the user" if minutes is None else \
+                    f"stopped after the {minutes:g}-minute limit (max_run_minutes); resume it to go on"
                 self.store.transition(run_id, ["running"], status="stopped", worker_pid=None, finished=time.time(),
-                                      error="stopped by the user")
+                                      error=why)
             elif self.store.get_run(run_id)["status"] == "queued":  # died before it started: try again
                 self.attempts[run_id] = self.attempts.get(run_id, 0) + 1
                 self.retry_at[run_id] = time.monotonic() + START_RETRY_SECONDS * self.attempts[run_id]
@@ -222,13 +227,19 @@ class Hub:
 
     def _enforce_cancels(self) -> None:
         """A run stopped while its task waits for room: drop the task. A running run that has not
-        answered its cancel within CANCEL_GRACE seconds: kill its task. A run that its task started and
-        that has ended (done, stopped, failed) is left alone: its task is still writing its result and files,
+        answered its cancel within CANCEL_GRACE seconds, or is past `max_run_minutes`: kill its task. A run
+        that its task started and that has ended (done, stopped, failed) is left alone: its task is still writing its result and files,
         and a cancel would interrupt those writes and turn the run into a failure."""
         now = time.monotonic()
+        minutes = settings(self.home)["max_run_minutes"]
         for run_id, ref in list(self.tasks.items()):
             run = self.store.get_run(run_id)
             if run_id in self.forced or run["status"] == "queued":
+                continue
+            if run["status"] == "running" and minutes and time.time() - (run["started"] or time.time()) > minutes * 60:
+                self.forced.add(run_id)  # past the wall-clock limit: end its task
+                self.limited[run_id] = minutes
+                ray.cancel(ref, force=True)
                 continue
             if run["status"] != "running":
                 if run_id in self.claimed:
