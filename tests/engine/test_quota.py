@@ -170,3 +170,15 @@ def test_train_page_shows_the_place_in_line_and_refuses_a_run_beyond_the_cap(hom
     assert any("limit is 2 per person" in e.value for e in at.error) and not at.exception
     mine = [r for r in store.list_runs(["queued"]) if r["owner"] == at.session_state["nnlab_owner"]]
     assert len(mine) == 2
+
+
+def test_runs_page_shows_a_queued_runs_place_in_line(home, no_workers):
+    from pagehelpers import open_page
+
+    store = RunStore(home)
+    cfg = make_config(dataset="digits", epochs=3)
+    store.create_run(cfg, owner="alice")
+    queued = store.create_run(cfg, owner="alice")
+    at = open_page("2_Runs.py", run=queued)
+    assert not at.exception
+    assert any(i.value.startswith("This run is queued: 2nd in line") for i in at.info)
