@@ -6,7 +6,6 @@ The page never trains: every trial is a run trained by the study's process."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import streamlit as st
 from engine import tune
 from engine.config.run_config import CORE
 from engine.data import DATASETS
-from engine.jobs.procs import pid_alive
+from engine.jobs.procs import detached_kwargs, pid_alive, scrubbed_env
 from engine.jobs.store import QuotaExceeded
 from engine.models import MODELS, models_for
 from engine.paths import check_name
@@ -49,13 +48,14 @@ def tune_name_ok(study: str) -> bool:
 
 
 def launch(home: str, argv: list[str], study: str) -> dict:
-    """Start the study in its own process session (it outlives this page); output goes to a log file."""
+    """Start the study in its own process session (it outlives this page), without the server's secrets in its
+    environment; output goes to a log file."""
     logs = Path(home) / "tuning-logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{check_name('study', study)}.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                env={**os.environ, "NNLAB_HOME": home})
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                env=scrubbed_env({"NNLAB_HOME": home}), **detached_kwargs())
     return {"study": study, "pid": proc.pid, "log": str(log_path)}
 
 
