@@ -37,6 +37,10 @@ CORE_OPTIONS: tuple[Option, ...] = (
     Option("patience", "int", 3, "epochs without improvement of the monitored metric before stopping",
            min=1, max=1000),
     Option("device", "str", "auto", "where to train", choices=("auto", "cpu", "cuda", "mps")),
+    Option("precision", "str", "fp32",
+           "numbers in training: fp32 (TF32 matrix products on CUDA), or bf16/fp16 mixed precision (autocast; "
+           "fp16 with gradient scaling on CUDA): faster on GPUs, less exact",
+           choices=("fp32", "bf16", "fp16")),
     Option("seed", "int", 1, "random seed (same seed, same run on CPU)", min=0, max=2**31 - 1),
 )
 CORE = {o.name: o for o in CORE_OPTIONS}
@@ -58,6 +62,7 @@ class RunConfig:
     early_stopping: bool = True
     patience: int = 3
     device: str = "auto"
+    precision: str = "fp32"
     seed: int = 1
     model_args: dict[str, Any] = field(default_factory=dict)  # declared by the model (engine.models)
     data_args: dict[str, Any] = field(default_factory=dict)  # declared by the dataset (engine.data)

@@ -60,13 +60,17 @@ class EarlyStopping(Callback):
 
 class NanGuard(Callback):
     """A non-finite loss, or one that explodes to `explode_factor` times its first value, stops the run
-    as `diverged`, with a message naming the epoch and a hint."""
+    as `diverged`, with a message naming the epoch and a hint. It reads the loss every `every` steps and
+    at the last batch of each epoch (reading waits for the GPU; a diverged model stays non-finite)."""
 
-    def __init__(self, explode_factor: float = 1e4):
-        self.explode_factor = explode_factor
+    def __init__(self, explode_factor: float = 1e4, every: int = 1):
+        self.explode_factor, self.every = explode_factor, max(1, every)
         self.first: float | None = None
 
     def on_batch_end(self, trainer, state: TrainState) -> None:
+        last = state.batches_per_epoch and state.batch_in_epoch == state.batches_per_epoch
+        if self.first is not None and state.step % self.every and not last:
+            return
         loss = state.batch_loss
         if self.first is None and math.isfinite(loss):
             self.first = max(loss, 1.0)
@@ -108,16 +112,19 @@ class StoreReporter(Callback):
 
     def __init__(self, store, run_id: str, every: int = 20, smoothing: float = 0.9):
         self.store, self.run_id, self.every, self.smoothing = store, run_id, max(1, every), smoothing
-        self._ema: float | None = None
+        self._ema: torch.Tensor | None = None  # on the device: read every `every` steps only
         self._pending: list = []
 
     def on_batch_end(self, trainer, state: TrainState) -> None:
-        loss = state.batch_loss
-        if not math.isfinite(loss):
-            return
-        self._ema = loss if self._ema is None else self.smoothing * self._ema + (1 - self.smoothing) * loss
-        if state.step % self.every == 0:
-            self._pending.append((state.epoch, state.step, "train", "loss_smooth", self._ema))
+        loss = torch.as_tensor(state.loss, dtype=torch.float32)
+        if self._ema is None:
+            self._ema = loss
+        else:  # non-finite losses are skipped; a non-finite start is replaced by the first finite loss
+            moved = torch.where(torch.isfinite(self._ema), self.smoothing * self._ema + (1 - self.smoothing) * loss,
+                                loss)
+            self._ema = torch.where(torch.isfinite(loss), moved, self._ema)
+        if state.step % self.every == 0 and math.isfinite(ema := float(self._ema)):
+            self._pending.append((state.epoch, state.step, "train", "loss_smooth", ema))
             if len(self._pending) >= 5:
                 self.flush()
 

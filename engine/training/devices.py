@@ -35,6 +35,15 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def free_memory(device: torch.device) -> int | None:
+    """Bytes an accelerator can still hold; None for the CPU and the meta device (no limit to respect)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "mps":
+        return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
+    return None
+
+
 def rng_state(device: torch.device) -> dict:
     """The random-number states a run on `device` draws from: the CPU's, and the accelerator's."""
     state = {"torch": torch.get_rng_state()}

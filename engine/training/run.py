@@ -22,7 +22,7 @@ from engine.jobs.store import RunStore
 from engine.jobs.tracker import settings
 from engine.models import count_parameters
 from engine.training import checkpoint
-from engine.training.batching import eval_batches, make_batches
+from engine.training.batching import eval_batches, make_batches, place
 from engine.training.callbacks import (
     CancelWatcher,
     Checkpointer,
@@ -88,9 +88,10 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
     if row.get("parent") and not resume:  # same start, different choice
         load_initial_weights(store, row["parent"], model)
     store.update(run_id, params=count_parameters(model)[0])
-    train = make_batches(prep.tensors["train"], prep.targets["train"], cfg.batch_size, shuffle=True,
-                         generator=generator, drop_single=has_batch_norm(model))
-    valid = eval_batches(prep.tensors["valid"], prep.targets["valid"])
+    xs, ys, pin = place(prep.tensors, prep.targets, device)
+    train = make_batches(xs["train"], ys["train"], cfg.batch_size, shuffle=True, generator=generator,
+                         drop_single=has_batch_norm(model), pin_memory=pin)
+    valid = eval_batches(xs["valid"], ys["valid"])
     optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
     start_epoch, best, start_step = 0, None, 0
     if resume:
@@ -101,16 +102,16 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
         checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
                                              "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
     check_monitor(cfg, prep.spec["task"])
-    warm = WarmStart(eval_batches(prep.tensors["train"], prep.targets["train"])) \
+    warm = WarmStart(eval_batches(xs["train"], ys["train"])) \
         if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
     callbacks = _callbacks(store, run_id, cfg, prep, folder, generator, best, len(train))
     callbacks = [*([warm] if warm else []), *callbacks, *extra_callbacks]
     trainer = Trainer(model, optimizer, task=prep.spec["task"], scheduler=scheduler, callbacks=callbacks,
-                      device=device, scheduler_per_batch=per_batch)
+                      device=device, scheduler_per_batch=per_batch, precision=cfg.precision)
     if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
         store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
     if hasattr(model, "fit_closed_form"):  # closed form (e.g. Gaussian generative): one "epoch", no loop
-        state = fit_closed_form(trainer, prep.tensors["train"], prep.targets["train"], train, valid)
+        state = fit_closed_form(trainer, xs["train"], ys["train"], train, valid)
     else:
         state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
                             state=TrainState(max_epochs=cfg.epochs, step=start_step))
@@ -132,7 +133,8 @@ def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, gener
     TensorBoard. `best` is the monitored value to beat (from a resumed run's last.pt)."""
     monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
     payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
-    callbacks: list[Callback] = [NanGuard(), StoreReporter(store, run_id, every=max(1, steps_per_epoch // 10)),
+    every = max(1, steps_per_epoch // 10)  # the loss is read (a wait for the GPU) this often
+    callbacks: list[Callback] = [NanGuard(every=every), StoreReporter(store, run_id, every=every),
                                  CancelWatcher(store, run_id)]
     if cfg.early_stopping:
         early = EarlyStopping(cfg.patience, monitor, mode)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from engine.training.batching import to_device
+from engine.training.precision import Precision
 
 
 @dataclass
@@ -29,7 +30,7 @@ class TrainState:
     step: int = 0  # batches seen, over all epochs
     batch_in_epoch: int = 0
     batches_per_epoch: int = 0
-    batch_loss: float = float("nan")
+    loss: torch.Tensor | float = float("nan")  # the latest batch's loss, left on the device until read
     metrics: dict[str, float] = field(default_factory=dict)  # latest epoch's metrics
     history: list[dict[str, float]] = field(default_factory=list)
     should_stop: bool = False
@@ -37,6 +38,12 @@ class TrainState:
     message: str = ""
     epoch_completed: bool = False  # False while an epoch is under way or was cut short
     fit_started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def batch_loss(self) -> float:
+        """The latest batch's loss as a float. On a GPU reading it waits for that batch: callbacks read it
+        every few steps, not every batch."""
+        return float(self.loss)
 
     def stop(self, reason: str, message: str = "") -> None:
         self.should_stop, self.stop_reason, self.message = True, reason, message
@@ -54,7 +61,7 @@ class Callback:
 class Trainer:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, *, task: str = "classification",
                  scheduler=None, callbacks: Sequence[Callback] = (), device: str | torch.device = "cpu",
-                 grad_clip: float | None = None, scheduler_per_batch: bool = False):
+                 grad_clip: float | None = None, scheduler_per_batch: bool = False, precision: str = "fp32"):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.task = task
         self.loss_fn = nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
@@ -63,6 +70,7 @@ class Trainer:
         self.model.to(self.device)  # in place: the optimizer keeps pointing at the same parameters
         self.grad_clip = grad_clip
         self.scheduler_per_batch = scheduler_per_batch
+        self.precision = Precision(precision, self.device)
 
     def _emit(self, event: str, state: TrainState, *args) -> None:
         for cb in self.callbacks:
@@ -109,37 +117,39 @@ class Trainer:
         return state
 
     def _train_epoch(self, batches: Iterable, state: TrainState) -> dict[str, float]:
+        """One pass over `batches`. The loss and accuracy add up on the device and are read once at the end:
+        no batch waits for the GPU unless a callback reads `state.batch_loss`."""
         self.model.train()
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.long, device=self.device)
+        seen = 0
         state.batches_per_epoch = len(batches) if hasattr(batches, "__len__") else 0
         own_loss = getattr(self.model, "training_loss", None)
         for i, (xb, yb) in enumerate(batches, 1):
-            xb, yb = to_device(xb, self.device), to_device(yb, self.device)
-            if own_loss is not None:
-                out, loss = own_loss(xb, yb, self._loss)
-            else:
-                out = self.model(xb)
-                loss = self._loss(out, yb)
+            xb, yb = to_device(xb, self.device, non_blocking=True), to_device(yb, self.device, non_blocking=True)
+            with self.precision.autocast():
+                if own_loss is not None:
+                    out, loss = own_loss(xb, yb, self._loss)
+                else:
+                    out = self.model(xb)
+                    loss = self._loss(out, yb)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.grad_clip:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-            self.optimizer.step()
+            self.precision.step(loss, self.optimizer, self.model, self.grad_clip)
             if self.scheduler is not None and self.scheduler_per_batch:
                 self.scheduler.step()
             n = len(yb)
-            state.batch_loss = loss.item()  # note: a device sync point on GPU
+            state.loss = loss.detach()
             state.step, state.batch_in_epoch = state.step + 1, i
-            total_loss += state.batch_loss * n
+            total_loss += state.loss.float() * n
             seen += n
             if self.task == "classification":
-                correct += int((out.argmax(1) == yb).sum())
+                correct += (out.argmax(1) == yb).sum()
             self._emit("on_batch_end", state)
             if state.should_stop:
                 break
-        metrics = {"loss": total_loss / max(seen, 1)}
+        metrics = {"loss": float(total_loss) / max(seen, 1)}
         if self.task == "classification":
-            metrics["acc"] = correct / max(seen, 1)
+            metrics["acc"] = int(correct) / max(seen, 1)
         return metrics
 
     @torch.no_grad()
@@ -149,9 +159,10 @@ class Trainer:
         self.model.eval()
         outs, ys = [], []
         for xb, yb in batches:
-            outs.append(self.model(to_device(xb, self.device)).float().cpu())
+            with self.precision.autocast():
+                outs.append(self.model(to_device(xb, self.device, non_blocking=True)).float())
             ys.append(yb)
-        out, y = torch.cat(outs), torch.cat(ys)
+        out, y = torch.cat(outs).cpu(), torch.cat(ys).cpu()  # one copy to the host, after the last batch
         order = getattr(batches, "order", None)
         if order is not None:
             back = torch.argsort(order)

@@ -41,10 +41,10 @@ class FakeTrainer:
 
 
 def test_nan_guard_stops_as_diverged_naming_epoch_and_lr():
-    state = TrainState(max_epochs=5, epoch=3, batch_in_epoch=7, batch_loss=float("inf"))
+    state = TrainState(max_epochs=5, epoch=3, batch_in_epoch=7, loss=float("inf"))
     NanGuard().on_batch_end(FakeTrainer(), state)
     assert state.stop_reason == "diverged" and "epoch 3" in state.message and "100" in state.message
-    ok = TrainState(max_epochs=5, batch_loss=0.3)
+    ok = TrainState(max_epochs=5, loss=0.3)
     NanGuard().on_batch_end(FakeTrainer(), ok)
     assert not ok.should_stop
 
@@ -131,10 +131,10 @@ def test_should_stop_halts_within_the_epoch():
 def test_an_exploding_loss_is_diverged_too():
     guard, trainer = NanGuard(), FakeTrainer()
     for loss in (2.3, 50.0, 900.0):  # large, but not yet 10,000x the first loss
-        state = TrainState(max_epochs=5, epoch=1, batch_loss=loss)
+        state = TrainState(max_epochs=5, epoch=1, loss=loss)
         guard.on_batch_end(trainer, state)
         assert not state.should_stop
-    state = TrainState(max_epochs=5, epoch=2, batch_in_epoch=4, batch_loss=4e18)
+    state = TrainState(max_epochs=5, epoch=2, batch_in_epoch=4, loss=4e18)
     guard.on_batch_end(trainer, state)
     assert state.stop_reason == "diverged" and "exploded to 4e+18" in state.message and "epoch 2" in state.message
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 import engine.models.generative
+import engine.training.batching
 import engine.training.run
 from engine.cli import main
 from engine.config.options import ConfigError
@@ -18,9 +20,12 @@ from engine.jobs.local import stop_supervisor
 from engine.jobs.store import RunStore
 from engine.models.generative import GaussianGenerative
 from engine.training import checkpoint
+from engine.training.batching import TensorBatches, make_batches, place, to_device
+from engine.training.callbacks import NanGuard, StoreReporter
 from engine.training.devices import available_devices, float64_ok, rng_state, set_rng_state
+from engine.training.precision import Precision
 from engine.training.run import execute
-from engine.training.trainer import Callback
+from engine.training.trainer import Callback, Trainer, TrainState
 
 ACCELERATORS = [pytest.param(name, marks=pytest.mark.skipif(name not in available_devices(),
                                                             reason=f"no {name} device on this machine"))
@@ -159,3 +164,115 @@ def test_resume_on_another_device_from_the_cli(home, capsys):
         stop_supervisor(home)
     run = store.get_run(run_id)
     assert (run["status"], run["epoch"], run["device"], run["config"]["device"]) == ("done", 2, "cpu", "cpu")
+
+
+# --- a Trainer that does not wait for the device every batch -------------------------------------------------
+def problem(n: int = 96, seed: int = 0) -> tuple[nn.Module, TensorBatches]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g)
+    y = (x[:, 0] > 0).long()
+    torch.manual_seed(seed)
+    return nn.Linear(3, 2), TensorBatches(x, y, 8, shuffle=True, generator=g)
+
+
+@pytest.fixture
+def loss_reads(monkeypatch) -> list[int]:
+    """The steps at which anything read the batch loss as a number (each a wait for the GPU)."""
+    steps: list[int] = []
+    read = TrainState.batch_loss.fget
+
+    def counted(state):
+        steps.append(state.step)
+        return read(state)
+
+    monkeypatch.setattr(TrainState, "batch_loss", property(counted))
+    return steps
+
+
+def test_the_trainer_reads_the_loss_only_when_a_callback_asks(loss_reads):
+    model, train = problem()  # 12 batches an epoch
+    state = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1)).fit(train, None, 2)
+    assert loss_reads == [] and isinstance(state.loss, torch.Tensor)
+    assert state.history[-1]["train_loss"] > 0 and isinstance(state.history[-1]["train_acc"], float)
+    store = FakeStore()
+    callbacks = [NanGuard(every=5), StoreReporter(store, "r", every=5)]
+    model, train = problem()
+    Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), callbacks=callbacks).fit(train, None, 2)
+    # the guard: the first step, every 5th and each epoch's last; the reporter: every 5th
+    assert sorted(set(loss_reads)) == [1, 5, 10, 12, 15, 20, 24]
+    assert [row[1] for row in store.rows if row[3] == "loss_smooth"] == [5, 10, 15, 20]
+
+
+def test_the_nan_guard_reading_every_few_steps_still_stops_a_diverging_run():
+    model, train = problem()
+    state = Trainer(model, torch.optim.SGD(model.parameters(), lr=1e30), callbacks=[NanGuard(every=5)]).fit(
+        train, None, 3)
+    assert state.stop_reason == "diverged" and state.epoch == 1 and state.step <= 12
+
+
+class FakeStore:
+    def __init__(self):
+        self.rows = []
+
+    def log_metrics(self, run_id, rows):
+        self.rows += list(rows)
+
+    def update(self, run_id, **fields):
+        pass
+
+
+def test_placed_batches_index_on_the_device_and_keep_sequence_lengths_on_the_cpu():
+    ids = torch.tensor([[1, 2, 0, 0], [3, 0, 0, 0], [4, 5, 6, 0], [7, 8, 9, 1]])
+    lengths = torch.tensor([2, 1, 3, 4])
+    xs, ys, pin = place({"train": (ids, lengths)}, {"train": torch.arange(4)}, torch.device("meta"))
+    assert not pin and xs["train"][0].device.type == "meta" and xs["train"][1].device.type == "cpu"
+    batches = make_batches(xs["train"], ys["train"], 2, shuffle=True, generator=torch.Generator().manual_seed(0))
+    seen = 0
+    for (bid, blen), yb in batches:
+        assert (bid.device.type, blen.device.type, yb.device.type) == ("meta", "cpu", "meta")
+        assert bid.shape[1] == int(blen.max())  # trimmed with the lengths on the host
+        seen += len(blen)
+    assert seen == 4
+    assert to_device((ids, lengths), torch.device("meta"))[1].device.type == "cpu"
+
+
+def test_data_for_a_cuda_run_that_does_not_fit_stays_on_the_cpu_in_pinned_batches(monkeypatch):
+    x, y = torch.zeros(10, 3), torch.zeros(10, dtype=torch.long)
+    monkeypatch.setattr(engine.training.batching, "free_memory", lambda device: 100)  # bytes
+    xs, ys, pin = place({"train": x}, {"train": y}, torch.device("cuda"))
+    assert pin and xs["train"] is x and ys["train"] is y
+    monkeypatch.setattr(engine.training.batching, "free_memory", lambda device: 10**9)
+    xs, ys, pin = place({"train": x}, {"train": y}, torch.device("meta"))
+    assert not pin and xs["train"].device.type == "meta"
+
+
+@pytest.mark.parametrize("device", ACCELERATORS[:1])
+def test_pinned_batches_copy_to_cuda(device):
+    x, y = torch.randn(20, 3), torch.arange(20)
+    for xb, yb in TensorBatches(x, y, 8, pin_memory=True):
+        assert xb.is_pinned() and yb.is_pinned()
+        assert to_device(xb, torch.device(device), non_blocking=True).device.type == device
+
+
+# --- precision ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+@pytest.mark.parametrize("device", ["cpu", *ACCELERATORS])
+def test_mixed_precision_trains_and_keeps_fp32_weights(device, precision):
+    model, train = problem()
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=0.05), device=device, precision=precision)
+    state = trainer.fit(train, None, 4)
+    assert state.history[-1]["train_loss"] < state.history[0]["train_loss"]
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    assert state.loss.dtype == torch.float32  # cross-entropy runs in fp32 under autocast
+
+
+@pytest.mark.parametrize("device", ["cpu", *ACCELERATORS])
+def test_fp16_scales_gradients_on_cuda_only(device):
+    p = Precision("fp16", device)
+    assert (p.scaler is not None) == (device == "cuda")
+    with pytest.raises(ValueError, match="fp32, bf16, fp16"):
+        Precision("fp8", device)
+    cfg = make_config(**TINY, precision="bf16")
+    assert cfg.precision == "bf16"
+    with pytest.raises(ConfigError):
+        make_config(**TINY, precision="fp64")
