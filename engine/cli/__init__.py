@@ -10,6 +10,8 @@ import importlib
 import json
 import sys
 
+from engine import __version__
+
 COMMAND_MODULES = ("engine.cli.data_cmds", "engine.cli.train_cmds", "engine.cli.jobs_cmds",
                    "engine.cli.predict_cmd", "engine.cli.labs_cmds",
                    "engine.cli.export_cmd", "engine.cli.internal_cmds", "engine.cli.tune_cmd",
@@ -21,6 +23,7 @@ INTERNAL = {"worker", "supervise"}
 def build_parser(modules=COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="NN Lab engine")
     parser.add_argument("--home", help="data home (default $NNLAB_HOME or ~/.nnlab)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in modules:
         importlib.import_module(name).register(sub)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    w = sub.add_parser("worker", help="(internal) train one queued run")
+    # no help=: argparse leaves a sub-command without help out of `--help`'s list of commands
+    w = sub.add_parser("worker", description="(internal) train one queued run")
     w.add_argument("run_id")
     w.add_argument("--concurrent", type=int, default=1)
     w.set_defaults(func=run_worker)
 
-    s = sub.add_parser("supervise", help="(internal) start queued runs in worker processes")
+    s = sub.add_parser("supervise", description="(internal) start queued runs in worker processes")
     s.add_argument("--idle-exit", type=float, default=60.0)
     s.set_defaults(func=run_supervise)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args, init_source
 
@@ -38,7 +40,16 @@ def run_submit(args) -> int:
     if args.wait:
         run = runner.wait(run_id, timeout=24 * 3600)
         emit({"run_id": run_id, "status": run["status"], "error": run["error"]}, True)
+        return ended(run)
     return 0
+
+
+def ended(run: dict) -> int:
+    """The exit status of a waited-for run: 0 when it is done or stopped, else 1 with its error on stderr."""
+    if run["status"] in ("done", "stopped"):
+        return 0
+    print(f"error: run {run['id']} {run['status']}: {run.get('error') or 'no reason recorded'}", file=sys.stderr)
+    return 1
 
 
 def run_control(args) -> int:
@@ -52,6 +63,8 @@ def run_control(args) -> int:
             runner.store.set_device(args.run_id, args.device)
         runner.resume(args.run_id)
         if args.wait:
-            runner.wait(args.run_id, timeout=24 * 3600)
+            run = runner.wait(args.run_id, timeout=24 * 3600)
+            emit(runner.status(args.run_id), args.json)
+            return ended(run)
     emit(runner.status(args.run_id), args.json)
     return 0

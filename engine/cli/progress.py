@@ -6,7 +6,11 @@ from engine.training.trainer import Callback
 
 
 class TqdmProgress(Callback):
-    def __init__(self, **kwargs):
+    """The bar (on stderr) and one line per epoch on `stream` (stdout unless given: `--json` keeps stdout for
+    JSON)."""
+
+    def __init__(self, stream=None, **kwargs):
+        self.stream = stream
         self.kwargs = kwargs
         self.bar = None
 
@@ -14,7 +18,7 @@ class TqdmProgress(Callback):
         from tqdm import tqdm
 
         self.bar = tqdm(total=state.batches_per_epoch or None, desc=f"epoch {state.epoch}/{state.max_epochs}",
-                        leave=False, disable=None, **self.kwargs)
+                        leave=False, disable=None, **self.kwargs)  # on stderr
 
     def on_batch_end(self, trainer, state) -> None:
         if self.bar is not None:
@@ -28,12 +32,13 @@ class TqdmProgress(Callback):
         self._close()
         m = state.metrics
         parts = [f"{k}={v:.4f}" for k, v in m.items() if k != "epoch_seconds"]
-        print(f"epoch {state.epoch:3d}  " + "  ".join(parts) + f"  ({m.get('epoch_seconds', 0):.1f}s)", flush=True)
+        print(f"epoch {state.epoch:3d}  " + "  ".join(parts) + f"  ({m.get('epoch_seconds', 0):.1f}s)", flush=True,
+              file=self.stream)
 
     def on_fit_end(self, trainer, state) -> None:
         self._close()
         if state.message:
-            print(state.message)
+            print(state.message, file=self.stream)
 
     def on_exception(self, trainer, state, exc) -> None:
         self._close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args, init_source
@@ -28,11 +29,12 @@ def run_train(args) -> int:
     store = RunStore(args.home)
     run_id = store.create_run(cfg, owner=args.owner, status="running", parent=parent)
     callbacks = []
-    if not args.json:
+    if not args.json or sys.stderr.isatty():  # --json: stdout is for JSON, the bar goes to a terminal's stderr
         from engine.cli.progress import TqdmProgress
 
-        callbacks.append(TqdmProgress())
-        print(f"run {run_id}: {cfg.short_name()}")
+        stream = sys.stderr if args.json else sys.stdout
+        callbacks.append(TqdmProgress(stream))
+        print(f"run {run_id}: {cfg.short_name()}", file=stream)
     summary = execute(store, run_id, extra_callbacks=callbacks)
     out = {k: summary[k] for k in SUMMARY_KEYS if k in summary and summary[k] not in (None, "")}
     emit(out, args.json)
