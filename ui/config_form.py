@@ -16,23 +16,28 @@ import streamlit as st
 
 from engine.access import AccessError, check_server_path
 from engine.config.options import ConfigError
-from engine.config.run_config import CORE, RunConfig, core_defaults, make_config
+from engine.config.run_config import CORE, RunConfig, core_defaults, dataset_model_args, make_config
 from engine.data import DATASETS
+from engine.features.vectors import VECTOR_SIZES
 from engine.models import MODELS, models_for
 from engine.training.devices import available_devices
 from ui import permissions
-from ui.option_widgets import init_state, option_widget, with_value
+from ui.option_widgets import init_state, option_widget
 
-BATCH_GRID = [2 ** i for i in range(11)]  # 1 .. 1024
 FEATURE_CHOICES = {
-    "glove": "GloVe 6B, 50-d (embedded)",
-    "w2v": "Word2Vec trained on the training headlines (100-d)",
+    "glove": f"GloVe 6B, {VECTOR_SIZES['glove']}-d (embedded)",
+    "w2v": f"Word2Vec trained on the training headlines ({VECTOR_SIZES['w2v']}-d)",
     "word2vec": "a word2vec file on this machine (e.g. GoogleNews 300-d)",
 }
+TRAINING = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule", "epochs", "seed", "monitor",
+            "early_stopping", "patience")  # the Training column, in order
+LABELS = {"lr": "Learning rate (log scale)", "weight_decay": "Weight decay (L2)", "schedule": "Learning-rate schedule",
+          "epochs": "Epochs (maximum)", "monitor": "Best checkpoint by", "patience": "Patience (epochs)"}
 PRESET_NONE = "(none)"
 SCHEDULE_LABELS = {"none": "constant", "cosine": "cosine decay (per epoch)",
                    "onecycle": "one-cycle (warm-up, then anneal; per batch)"}
 MONITOR_LABELS = {"valid_loss": "lowest valid loss", "valid_acc": "highest valid accuracy"}
+FORMATS = {"schedule": SCHEDULE_LABELS.get, "monitor": MONITOR_LABELS.get}
 
 
 def best_checkpoint_label(config: dict) -> str:
@@ -48,9 +53,16 @@ def model_key(model: str, name: str) -> str:
     return f"train_m_{model}_{name}"
 
 
-# --- reacting to model and preset changes ----------------------------------------------------
+# --- reacting to dataset, model and preset changes -------------------------------------------
 def _overridden_core() -> set[str]:
-    return {name for spec in MODELS.values() for name in spec.defaults}
+    """Core settings some model or dataset gives its own default."""
+    return ({name for spec in MODELS.values() for name in spec.defaults}
+            | {name for spec in DATASETS.values() for name in spec.defaults if name != "model_args"})
+
+
+def _dataset_tuned(model: str) -> set[str]:
+    """Model settings some dataset gives its own default for `model` (e.g. covid's small MLP)."""
+    return {name for spec in DATASETS.values() for name in spec.defaults.get("model_args", {}).get(model, {})}
 
 
 def set_core(name: str, value) -> None:
@@ -58,12 +70,16 @@ def set_core(name: str, value) -> None:
     st.session_state[core_key(name)] = value
 
 
-def apply_model_defaults() -> None:
-    """on_change of the model selectbox: the new model's default core settings (lr, ...)."""
-    model = st.session_state[core_key("model")]
-    defaults = core_defaults(model)
+def apply_defaults() -> None:
+    """on_change of the dataset and model selectboxes: the defaults of that model on that dataset, as
+    make_config (and so the CLI) applies them: core settings (lr, ...) and the dataset's model settings."""
+    model, dataset = st.session_state[core_key("model")], st.session_state.get(core_key("dataset"))
+    defaults = core_defaults(model, dataset)
     for name in _overridden_core():
         set_core(name, defaults[name])
+    tuned, options = dataset_model_args(model, dataset), {o.name: o for o in MODELS[model].options}
+    for name in _dataset_tuned(model):
+        st.session_state[model_key(model, name)] = tuned.get(name, options[name].default)
     st.session_state[f"train_preset_{model}"] = PRESET_NONE
 
 
@@ -117,8 +133,8 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
     with st.error naming the allowed values."""
     data_col, model_col, opt_col = st.columns(3, gap="large")
     values = _data_column(data_col, home)
-    values.update(_model_column(model_col, DATASETS[values["dataset"]].kind))
-    values.update(_training_column(opt_col, values["model"]))
+    values.update(_model_column(model_col, values["dataset"]))
+    values.update(_training_column(opt_col, values["model"], values["dataset"]))
     values["device"] = _device_widget(opt_col)
     try:
         cfg = make_config(**values)
@@ -135,7 +151,7 @@ def _data_column(col, home: str) -> dict:
     init_state(core_key("dataset"), CORE["dataset"].default if CORE["dataset"].default in names else names[0])
     col.subheader("Data")
     dataset = col.selectbox("Dataset", names, key=core_key("dataset"), format_func=lambda n: f"{DATASETS[n].title}",
-                            help="Fetch more datasets on the Home page")
+                            on_change=apply_defaults, help="Fetch more datasets on the Home page")
     spec = DATASETS[dataset]
     col.caption(spec.description)
     values: dict = {"dataset": dataset}
@@ -152,16 +168,16 @@ def _data_column(col, home: str) -> dict:
     return values
 
 
-def _model_column(col, kind: str) -> dict:
+def _model_column(col, dataset: str) -> dict:
     """Architecture (among those for this kind of data), its preset and its own options."""
     col.subheader("Model")
-    choices = models_for(kind)
+    choices = models_for(DATASETS[dataset].kind)
     init_state(core_key("model"), CORE["model"].default)
     if st.session_state[core_key("model")] not in choices:
         st.session_state[core_key("model")] = choices[0]
-        apply_model_defaults()
+        apply_defaults()
     model = col.selectbox("Architecture", choices, key=core_key("model"), format_func=lambda m: MODELS[m].title,
-                          on_change=apply_model_defaults)
+                          on_change=apply_defaults)
     mspec = MODELS[model]
     if mspec.description:
         col.caption(mspec.description)
@@ -169,44 +185,31 @@ def _model_column(col, kind: str) -> dict:
         init_state(f"train_preset_{model}", PRESET_NONE)
         col.selectbox("Preset", [PRESET_NONE, *mspec.presets], key=f"train_preset_{model}",
                       on_change=apply_preset, args=(model,), help="fill the settings with a classic configuration")
+    tuned = dataset_model_args(model, dataset)
+    for opt in mspec.options:
+        init_state(model_key(model, opt.name), tuned.get(opt.name, opt.default))
     return {"model": model,
             "model_args": {opt.name: option_widget(opt, model_key(model, opt.name), col) for opt in mspec.options}}
 
 
-def _training_column(opt_col, model: str) -> dict:
-    """Optimizer, learning rate and schedule, batch size, epochs, seed, best checkpoint, early stopping."""
-    opt_col.subheader("Training")
-    defaults = core_defaults(model)
-    for name in ("optimizer", "lr", "momentum", "weight_decay", "schedule", "epochs", "monitor", "early_stopping",
-                 "patience", "seed", "batch_size"):
-        init_state(core_key(name), defaults[name])
+def _training_column(col, model: str, dataset: str) -> dict:
+    """Optimizer, learning rate and schedule, batch size, epochs, seed, best checkpoint, early stopping: one
+    widget per core Option. What the model does not use (ModelSpec.fixed) shows the model's value, disabled,
+    and is left to make_config."""
+    col.subheader("Training")
+    defaults, fixed = core_defaults(model, dataset), MODELS[model].fixed
     values = {}
-    values["optimizer"] = option_widget(CORE["optimizer"], core_key("optimizer"), opt_col, "Optimizer")
-    values["lr"] = option_widget(CORE["lr"], core_key("lr"), opt_col, "Learning rate (log scale)")
-    if values["optimizer"] == "sgd":
-        values["momentum"] = opt_col.slider("Momentum", 0.0, 0.99, step=0.01, key=core_key("momentum"),
-                                            help=CORE["momentum"].help)
-    values["weight_decay"] = opt_col.select_slider(
-        "Weight decay (L2)", with_value([0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1], st.session_state[core_key("weight_decay")]),
-        format_func=lambda v: f"{v:g}", key=core_key("weight_decay"), help=CORE["weight_decay"].help)
-    values["batch_size"] = opt_col.select_slider(
-        "Batch size", with_value(BATCH_GRID, st.session_state[core_key("batch_size")]), key=core_key("batch_size"),
-        help="examples per gradient step (powers of two from 1 to 1024)")
-    values["schedule"] = opt_col.selectbox("Learning-rate schedule", CORE["schedule"].choices,
-                                           key=core_key("schedule"), format_func=SCHEDULE_LABELS.get,
-                                           help=CORE["schedule"].help)
-    e1, e2 = opt_col.columns(2)
-    values["epochs"] = e1.number_input("Epochs (maximum)", min_value=1, max_value=1000, step=1,
-                                       key=core_key("epochs"), help=CORE["epochs"].help)
-    values["seed"] = e2.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, step=1, key=core_key("seed"),
-                                     help=CORE["seed"].help)
-    values["monitor"] = opt_col.selectbox("Best checkpoint by", CORE["monitor"].choices, key=core_key("monitor"),
-                                          format_func=MONITOR_LABELS.get, help=CORE["monitor"].help)
-    values["early_stopping"] = opt_col.toggle("Early stopping", key=core_key("early_stopping"),
-                                              help=CORE["early_stopping"].help)
-    values["patience"] = opt_col.number_input("Patience (epochs)", min_value=1, max_value=1000, step=1,
-                                              key=core_key("patience"), disabled=not values["early_stopping"],
-                                              help=CORE["patience"].help)
+    for name in TRAINING:
+        init_state(core_key(name), defaults[name])
+        if name in fixed:
+            set_core(name, defaults[name])
+        if name == "momentum" and st.session_state[core_key("optimizer")] != "sgd":
+            continue
+        label = LABELS.get(name, name.replace("_", " ").capitalize()) + (" (this model's own)" if name in fixed else "")
+        value = option_widget(CORE[name], core_key(name), col, label, format_func=FORMATS.get(name),
+                              disabled=name in fixed or (name == "patience" and not values.get("early_stopping")))
+        if name not in fixed:
+            values[name] = value
     return values
 
 

@@ -20,8 +20,19 @@ def init_state(key: str, value) -> None:
         st.session_state[key] = value
 
 
-def option_widget(opt: Option, key: str, container=None, label: str | None = None, disabled: bool = False):
-    """One widget for `opt`, its value kept in st.session_state[key] (initialised to the default)."""
+def log_grid(opt: Option) -> list:
+    """The values a log-scale Option offers within its range: powers of two (ints), 1-2-5 steps (floats, with 0
+    when the range starts there)."""
+    lo, hi = opt.min if opt.min is not None else 0, opt.max if opt.max is not None else 1e9
+    if opt.type == "int":
+        return [2 ** i for i in range(64) if lo <= 2 ** i <= hi]
+    return [0.0] * (lo == 0) + [v for v in LR_GRID if lo <= v <= hi]
+
+
+def option_widget(opt: Option, key: str, container=None, label: str | None = None, disabled: bool = False,
+                  format_func=None):
+    """One widget for `opt`, its value kept in st.session_state[key] (initialised to the default); its range,
+    steps and help are the Option's."""
     box = container or st
     init_state(key, opt.default)
     label = label or opt.name.replace("_", " ").capitalize()
@@ -29,20 +40,20 @@ def option_widget(opt: Option, key: str, container=None, label: str | None = Non
     if opt.choices:
         if st.session_state[key] not in opt.choices:
             st.session_state[key] = opt.default
-        return box.selectbox(label, list(opt.choices), **common)
+        return box.selectbox(label, list(opt.choices), format_func=format_func or str, **common)
     if opt.type == "bool":
         return box.toggle(label, **common)
+    if opt.log:
+        grid = with_value(log_grid(opt), st.session_state[key])
+        return box.select_slider(label, grid, format_func=lambda v: f"{v:g}", **common)
     if opt.type == "int":
         if opt.min is not None and opt.max is not None and opt.max - opt.min <= 16:
             return box.slider(label, int(opt.min), int(opt.max), step=1, **common)
         return box.number_input(label, min_value=None if opt.min is None else int(opt.min),
                                 max_value=None if opt.max is None else int(opt.max), step=1, **common)
     if opt.type == "float":
-        if opt.log:
-            grid = with_value([v for v in LR_GRID if (opt.min or 0) <= v <= (opt.max or 1e9)], st.session_state[key])
-            return box.select_slider(label, grid, format_func=lambda v: f"{v:g}", **common)
         if opt.min is not None and opt.max is not None and opt.max <= 1.0:
-            return box.slider(label, float(opt.min), float(opt.max), step=0.05, **common)
+            return box.slider(label, float(opt.min), float(opt.max), step=opt.step or 0.05, **common)
         return box.number_input(label, min_value=opt.min, max_value=opt.max, format="%g", **common)
     if opt.type == "ints":  # kept as text ("3,4,5"); Option.parse turns it into integers
         if not isinstance(st.session_state[key], str):

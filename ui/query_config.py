@@ -28,8 +28,8 @@ def format_value(value) -> str:
 
 def config_to_params(cfg: RunConfig, only_changed: bool = False) -> dict[str, str]:
     """Query parameters for `cfg`. `only_changed` leaves out settings equal to their defaults (for the
-    config's model), for shorter links; dataset and model are always written."""
-    defaults = core_defaults(cfg.model)
+    config's model on its dataset), for shorter links; dataset and model are always written."""
+    defaults = core_defaults(cfg.model, cfg.dataset)
     params: dict[str, str] = {}
     for opt in CORE_OPTIONS:
         value = getattr(cfg, opt.name)

@@ -20,7 +20,8 @@ class Option:
     choices: tuple | None = None
     min: float | None = None
     max: float | None = None
-    log: bool = False  # shown on a log scale (learning rates)
+    log: bool = False  # shown on a log scale: 1-2-5 steps for floats (0 kept), powers of two for ints
+    step: float | None = None  # widget step of a bounded float (None: 0.05)
 
     @property
     def flag(self) -> str:

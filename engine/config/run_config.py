@@ -22,12 +22,12 @@ CORE_OPTIONS: tuple[Option, ...] = (
     ),
     Option("optimizer", "str", "adam", "optimizer", choices=("sgd", "adam", "adamw")),
     Option("lr", "float", 1e-3, "learning rate", min=1e-8, max=1000.0, log=True),
-    Option("momentum", "float", 0.9, "SGD momentum", min=0.0, max=0.999),
-    Option("weight_decay", "float", 0.0, "L2 weight decay", min=0.0, max=1.0),
+    Option("momentum", "float", 0.9, "SGD momentum", min=0.0, max=0.999, step=0.001),
+    Option("weight_decay", "float", 0.0, "L2 weight decay", min=0.0, max=1.0, log=True),
     Option("schedule", "str", "none",
            "learning-rate schedule: cosine decay per epoch, or onecycle (per batch: warm up to lr, then anneal)",
            choices=("none", "cosine", "onecycle")),
-    Option("batch_size", "int", 64, "mini-batch size", min=1, max=65536),
+    Option("batch_size", "int", 64, "mini-batch size: examples per gradient step", min=1, max=65536, log=True),
     Option("epochs", "int", 30, "maximum number of epochs", min=1, max=10000),
     Option("monitor", "str", "valid_loss",
            "the validation metric that picks the best checkpoint (the weights that are tested, exported and "
@@ -84,6 +84,8 @@ class RunConfig:
         spec = MODELS.get(values.get("model", CORE["model"].default))
         if spec is not None and spec.retired and values.get("model_args"):
             values = {**values, "model_args": {k: v for k, v in values["model_args"].items() if k not in spec.retired}}
+        if spec is not None:  # what the model does not use takes the model's value (runs from before `fixed`)
+            values = {k: v for k, v in values.items() if k not in spec.fixed}
         return make_config(**values)
 
     @classmethod
@@ -94,12 +96,23 @@ class RunConfig:
         return make_config(**{**self.to_dict(), **changes})
 
     def short_name(self) -> str:
-        return f"{self.dataset} · {self.model} · {self.optimizer} lr={self.lr:g} · B={self.batch_size}"
+        """dataset · model · optimizer lr · batch size, leaving out what the model does not use."""
+        from engine.models import MODELS
+
+        fixed = MODELS[self.model].fixed if self.model in MODELS else ()
+        parts = [self.dataset, self.model]
+        train = " ".join(t for name, t in (("optimizer", self.optimizer), ("lr", f"lr={self.lr:g}"))
+                         if name not in fixed)
+        parts += [train] if train else []
+        parts += [f"B={self.batch_size}"] if "batch_size" not in fixed else []
+        return " · ".join(parts)
 
 
 def make_config(**values) -> RunConfig:
     """Build a validated RunConfig. Unknown keys and out-of-range values raise ConfigError
-    naming the allowed range, before any work starts."""
+    naming the allowed range, before any work starts. Settings not given take the defaults of
+    `core_defaults(model, dataset)`; a setting the model does not use (ModelSpec.fixed) given with
+    another value than the model's is refused."""
     from engine.data import DATASETS
     from engine.models import MODELS
 
@@ -108,16 +121,12 @@ def make_config(**values) -> RunConfig:
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
     model_name = values.get("model", CORE["model"].default)
-    if model_name in MODELS:
-        values = {**MODELS[model_name].defaults, **values}
     dataset_name = values.get("dataset", CORE["dataset"].default)
-    dataset_model_args: dict = {}
-    if dataset_name in DATASETS:
-        ds_defaults = dict(DATASETS[dataset_name].defaults)
-        # per-model settings this dataset trains best with: {"model_args": {model name: {...}}}
-        dataset_model_args = dict(ds_defaults.pop("model_args", {}).get(model_name, {}))
-        values = {**ds_defaults, **values}
     core = {k: v for k, v in values.items() if k in CORE}
+    if model_name in MODELS:
+        defaults = core_defaults(model_name, dataset_name)
+        _check_fixed(model_name, core, defaults)
+        core = {**defaults, **core}
     parsed = parse_options(CORE_OPTIONS, core, "the run")
     if parsed["dataset"] not in DATASETS:
         raise ConfigError(f"unknown dataset {parsed['dataset']!r}: expected one of {', '.join(DATASETS)}")
@@ -132,17 +141,40 @@ def make_config(**values) -> RunConfig:
     features = parsed["features"]
     if not (features in ("glove", "w2v") or features.startswith("word2vec:")):
         raise ConfigError(f"features={features!r}: expected glove, w2v or word2vec:PATH")
-    model_args = parse_options(model.options, {**dataset_model_args, **dict(values.get("model_args") or {})},
-                               f"model {model.name!r}")
+    model_args = parse_options(model.options, {**dataset_model_args(model.name, dataset.name),
+                                               **dict(values.get("model_args") or {})}, f"model {model.name!r}")
     data_args = parse_options(dataset.options, dict(values.get("data_args") or {}), f"dataset {dataset.name!r}")
     return RunConfig(**parsed, model_args=model_args, data_args=data_args)
 
 
-def core_defaults(model: str) -> dict:
-    """Default core settings for `model`: the global defaults with the model's own overrides."""
+def _check_fixed(model: str, given: dict, defaults: dict) -> None:
     from engine.models import MODELS
 
-    return {**{o.name: o.default for o in CORE_OPTIONS}, **MODELS[model].defaults, "model": model}
+    for name in MODELS[model].fixed:
+        if name in given and CORE[name].parse(given[name]) != defaults[name]:
+            raise ConfigError(f"model {model!r} does not use the setting {name} (it trains with its own, "
+                              f"{name}={defaults[name]!r}). Fix: leave {name} out")
+
+
+def core_defaults(model: str, dataset: str | None = None) -> dict:
+    """The core settings a run of `model` on `dataset` starts from: the global defaults, the dataset's
+    own (e.g. SGD for the covid homework) and the model's own, which win. The Train page and make_config
+    both take them from here."""
+    from engine.data import DATASETS
+    from engine.models import MODELS
+
+    ds_defaults = {k: v for k, v in DATASETS[dataset].defaults.items() if k != "model_args"} \
+        if dataset in DATASETS else {}
+    return {**{o.name: o.default for o in CORE_OPTIONS}, **ds_defaults, **MODELS[model].defaults, "model": model,
+            **({"dataset": dataset} if dataset in DATASETS else {})}
+
+
+def dataset_model_args(model: str, dataset: str) -> dict:
+    """The model settings a dataset trains best with (its defaults' {"model_args": {model: {...}}})."""
+    from engine.data import DATASETS
+
+    spec = DATASETS.get(dataset)
+    return dict(spec.defaults.get("model_args", {}).get(model, {})) if spec else {}
 
 
 def check_monitor(cfg: RunConfig, task: str) -> None:
@@ -152,4 +184,5 @@ def check_monitor(cfg: RunConfig, task: str) -> None:
                           "Fix: monitor valid_loss (best checkpoint by lowest valid loss)")
 
 
-__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "check_monitor", "replace"]
+__all__ = ["CORE", "CORE_OPTIONS", "ConfigError", "RunConfig", "make_config", "core_defaults", "dataset_model_args",
+           "check_monitor", "replace"]

@@ -16,6 +16,9 @@ from engine.config.options import ConfigError
 from engine.paths import cache_dir
 
 GLOVE_NAME = "glove-6b-50d"
+GLOVE_DIM = 50
+W2V_DIM = 100  # the Word2Vec trained on the training titles
+VECTOR_SIZES = {"glove": GLOVE_DIM, "w2v": W2V_DIM}
 
 
 def _cache_path(name: str, home=None) -> Path:
@@ -99,7 +102,7 @@ def load_word2vec(path: str, home=None, limit: int | None = None):
     return _load_or_build(f"w2v-{src.name}-{key}", build, home)
 
 
-def train_word2vec(sentences: list[list[str]], seed: int, dim: int = 100, epochs: int = 30):
+def train_word2vec(sentences: list[list[str]], seed: int, dim: int = W2V_DIM, epochs: int = 30):
     """A gensim Word2Vec trained on the training titles (single worker: reproducible)."""
     from gensim.models import Word2Vec
 

@@ -27,6 +27,9 @@ class ModelSpec:
     # skeleton(args, spec) -> nn.Module: the same architecture without reading pretrained weights (for a model
     # that loads them; engine/models/summary.py builds it on the meta device); None: `build` reads nothing
     skeleton: Callable[..., nn.Module] | None = None
+    # core settings this model does not use (e.g. its own optimizer): the page disables them, make_config
+    # refuses another value than the model's, the run name leaves them out
+    fixed: tuple[str, ...] = ()
     # settings this model no longer has: dropped from stored configs (RunConfig.from_dict), so old runs load
     retired: tuple[str, ...] = ()
 

@@ -85,6 +85,9 @@ SPEC = ModelSpec(
                     "shared by all classes (shared; a linear boundary)", choices=("separate", "shared")),),
     description="One Gaussian per class (maximum likelihood) and Bayes' rule; fitted in closed form, no epochs.",
     tasks=("classification",),
+    defaults={"epochs": 1},
+    fixed=("optimizer", "lr", "momentum", "weight_decay", "schedule", "batch_size", "epochs", "early_stopping",
+           "patience"),  # fitted in closed form, once
 )
 
 LOGISTIC = ModelSpec(

@@ -17,10 +17,10 @@ from torch import nn
 
 from engine.config.run_config import RunConfig
 from engine.data import DATASETS
+from engine.features.vectors import VECTOR_SIZES
 from engine.models import MODELS, build_model
 
 TOKENS = 16  # a sequence model's example input: a headline has ~10 words
-VECTOR_SIZES = {"glove": 50, "w2v": 100}  # GloVe-50; the Word2Vec trained on the titles (vectors.train_word2vec)
 UNKNOWN_DIM = 300  # a word2vec file whose header cannot be read: the common GoogleNews size
 
 

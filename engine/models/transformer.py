@@ -183,6 +183,7 @@ SPEC = ModelSpec(
     options=OPTIONS,
     defaults={"optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.01, "batch_size": 32, "epochs": 5,
               "monitor": "valid_acc"},
+    fixed=("optimizer", "momentum", "schedule"),  # its own AdamW, warmup and linear decay
     retired=("rdrop_from_layer", "layer_decay"),
     description="all-MiniLM-L6-v2 (22M parameters) with a mean-pooled linear head, fitted first as a linear probe; "
                 "AdamW, warmup, linear decay, R-Drop; the best checkpoint is the epoch with the highest valid "
