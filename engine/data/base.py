@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,3 +60,14 @@ class DatasetSpec:
     # added CSV tables and their columns), for the Train form's selectboxes
     option_choices: Callable[..., dict] | None = None
     addable: bool = False  # a collection the user adds files to (csv): offered even when ready
+
+
+def parse_problem(exc: BaseException) -> str:
+    """What a parser's error says about a file, without quoting the file (parsers put its lines in their
+    messages): the kind of problem and its line number when the parser gives one."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte offset {exc.start})"
+    if isinstance(exc, StopIteration) or type(exc).__name__ == "EmptyDataError":
+        return "empty"
+    line = re.search(r"\bline (\d+)", str(exc))
+    return f"unreadable at line {line.group(1)}" if line else "unreadable"

@@ -25,7 +25,7 @@ import pandas as pd
 
 from engine import atomic
 from engine.config.options import ConfigError, Option
-from engine.data.base import Dataset, Split
+from engine.data.base import Dataset, Split, parse_problem
 from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
 
@@ -73,10 +73,11 @@ def read_file(path: Path, with_target: bool) -> pd.DataFrame:
             header = next(csv.reader(fh))
         df = pd.read_csv(path, header=0)
     except (UnicodeDecodeError, StopIteration, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{path.name} is not a readable CSV ({exc or 'empty'})") from None
+        raise ValueError(f"{path.name} is not a readable CSV ({parse_problem(exc)}). Fix: use the ML2022 HW1 "
+                         "file") from None
     width = N_FEATURES + 1 + (1 if with_target else 0)
     if len(header) != width or header[0] != "id" or (with_target and header[-1] != TARGET):
-        raise ValueError(f"{path.name} has {len(header)} columns (first {header[0]!r}); expected id, "
+        raise ValueError(f"{path.name} has {len(header)} columns or other names; expected id, "
                          f"{N_FEATURES} features{' and ' + TARGET if with_target else ''}: the ML2022 HW1 file")
     df.columns = _names(header)
     if with_target:

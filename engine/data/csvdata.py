@@ -28,7 +28,7 @@ import pandas as pd
 
 from engine import atomic
 from engine.config.options import ConfigError, Option
-from engine.data.base import Dataset, Split
+from engine.data.base import Dataset, Split, parse_problem
 from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
 
@@ -67,7 +67,7 @@ def _decode(raw: bytes, name: str) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}). Fix: save "
+        raise ValueError(f"{name} is not UTF-8 text (at byte offset {exc.start}). Fix: save "
                          "it as 'CSV UTF-8' (Excel, LibreOffice) or convert it, e.g. "
                          f"`iconv -f latin1 -t utf-8 {name} > fixed.csv`") from None
     if "\x00" in text:
@@ -89,7 +89,7 @@ def read_text(text: str, name: str, nrows: int | None = None) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), sep=_separator(text), nrows=nrows, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise ValueError(f"{name} is not a readable CSV ({str(exc).strip()}). Fix: one header row, then the same "
+        raise ValueError(f"{name} is not a readable CSV ({parse_problem(exc)}). Fix: one header row, then the same "
                          "number of comma-separated fields on every row") from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
@@ -104,7 +104,7 @@ def read_checked(path: Path, name: str | None = None) -> pd.DataFrame:
                          f"sample of its rows (e.g. `head -n 100000 {name} > sample.csv`)")
     df = read_text(_decode(path.read_bytes(), name), name)
     if df.shape[1] < 2:
-        raise ValueError(f"{name} has one column ({df.columns[0]!r}). Fix: a table needs feature columns and a "
+        raise ValueError(f"{name} has one column. Fix: a table needs feature columns and a "
                          "target column; if it has more, separate them with commas (or ; or tabs)")
     if len(df) < MIN_ROWS:
         raise ValueError(f"{name} has {len(df)} data row(s). Fix: give at least {MIN_ROWS} rows below the header")

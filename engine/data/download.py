@@ -108,3 +108,16 @@ def _download_verified(url, remote: RemoteFile, target: Path, progress, validate
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def read_limited(fh, limit: int, what: str) -> bytes:
+    """All of a (decompressing) file object, read in chunks, refused as soon as it passes `limit` bytes: a
+    small archive that inflates to gigabytes stops at the expected size, not at the machine's memory."""
+    chunks, total = [], 0
+    while chunk := fh.read(min(1 << 20, limit + 1 - total)):
+        total += len(chunk)
+        if total > limit:
+            raise ValueError(f"{what} holds more than {limit:,} bytes once decompressed, more than the dataset "
+                             "ever has. Fix: use the original file")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from engine import atomic
 from engine.config.options import Option
 from engine.data.base import Dataset, Split
-from engine.data.download import DataMissingError, RemoteFile, fetch_file
+from engine.data.download import DataMissingError, RemoteFile, fetch_file, read_limited
 from engine.paths import datasets_dir
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
@@ -65,24 +66,42 @@ def ready(home=None) -> bool:
     return all(_npy(home, name).exists() for _, name, _, _ in FILES)
 
 
+def idx_size(shape: tuple[int, ...]) -> int:
+    return 4 + 4 * len(shape) + int(np.prod(shape))
+
+
+def read_idx(path: Path, shape: tuple[int, ...]) -> bytes:
+    """A file's IDX bytes (gunzipped when it is a gzip), read in chunks and refused past the size that
+    `shape` gives."""
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open if gz else open)(path, "rb") as fh:
+            return read_limited(fh, idx_size(shape), path.name)
+    except (OSError, EOFError, zlib.error):
+        raise ValueError(f"{path.name} is a damaged gzip file. Fix: download it again") from None
+
+
 def parse_idx(data: bytes, magic: int, shape: tuple[int, ...], what: str = "file") -> np.ndarray:
     """Decode IDX bytes (gzip or raw) to a uint8 array, checking magic number, shape and size."""
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{what} is a damaged gzip file ({exc})") from None
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+                data = read_limited(fh, idx_size(shape), what)
+        except (OSError, EOFError, zlib.error):
+            raise ValueError(f"{what} is a damaged gzip file. Fix: download it again") from None
     ndim = len(shape)
     header = 4 + 4 * ndim
     if len(data) < header:
         raise ValueError(f"{what} is too short to be an IDX file ({len(data)} bytes)")
     got_magic = int.from_bytes(data[:4], "big")
     if got_magic != magic:
-        raise ValueError(f"{what} has IDX magic number {got_magic:#010x}; expected {magic:#010x} "
-                         f"({'images' if ndim == 3 else 'labels'})")
+        raise ValueError(f"{what} is not an IDX {'images' if ndim == 3 else 'labels'} file (its first bytes are not "
+                         f"the magic number {magic:#010x}). Fix: use MNIST's original file")
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     if dims != shape:
-        raise ValueError(f"{what} holds an array of shape {dims}; expected {shape}")
+        raise ValueError(f"{what} holds an array of another shape than MNIST's {shape}. Fix: use MNIST's original "
+                         "file")
     expected = header + int(np.prod(shape))
     if len(data) != expected:
         raise ValueError(f"{what} is {len(data):,} bytes once decompressed; expected {expected:,} (truncated?)")
@@ -129,12 +148,12 @@ def fetch(home=None, from_dir: str | Path | None = None, progress=None) -> Path:
             raise DataMissingError(_missing_message(dest, src, missing))
         for remote, name, magic, shape in FILES:  # validate all four before writing anything
             path = paths[remote.filename]
-            arrays[name] = parse_idx(path.read_bytes(), magic, shape, path.name)
+            arrays[name] = parse_idx(read_idx(path, shape), magic, shape, path.name)
     else:
         for remote, name, magic, shape in FILES:
             path = fetch_file(remote, dest, progress=progress,
-                              validate=lambda p, m=magic, s=shape: parse_idx(p.read_bytes(), m, s, p.name))
-            arrays[name] = parse_idx(path.read_bytes(), magic, shape, path.name)
+                              validate=lambda p, m=magic, s=shape: parse_idx(read_idx(p, s), m, s, p.name))
+            arrays[name] = parse_idx(read_idx(path, shape), magic, shape, path.name)
     for name, array in arrays.items():
         _save(home, name, array)
     if from_dir is None:

@@ -6,13 +6,14 @@ import csv
 import io
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from engine import atomic
 from engine.data.base import Dataset, Split
-from engine.data.download import DataMissingError, RemoteFile, fetch_file
+from engine.data.download import DataMissingError, RemoteFile, fetch_file, read_limited
 from engine.paths import datasets_dir
 
 CODES = ("b", "t", "e", "m")
@@ -31,6 +32,7 @@ UCI_ZIP = RemoteFile(
 )
 CORPUS_MEMBER = "newsCorpora.csv"
 MIN_CORPUS_ROWS = 400_000
+MAX_CORPUS_BYTES = 256 * 1024 * 1024  # newsCorpora.csv is about 100 MB: a bigger one is refused while reading
 
 
 def folder(home=None) -> Path:
@@ -42,7 +44,15 @@ def ready(home=None) -> bool:
 
 
 def read_split_file(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read `title<TAB>category` lines. Raises ValueError naming the first bad line."""
+    """Read `title<TAB>category` lines. Raises ValueError naming the first bad line (not quoting it)."""
+    try:
+        return _read_split_lines(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name} is not UTF-8 text. Fix: give the split files of the News Aggregator "
+                         "exercise (UTF-8)") from None
+
+
+def _read_split_lines(path: Path) -> tuple[list[str], np.ndarray]:
     titles, labels = [], []
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -51,10 +61,9 @@ def read_split_file(path: Path) -> tuple[list[str], np.ndarray]:
                 continue
             title, sep, code = line.rpartition("\t")
             if not sep or code not in CODES:
-                raise ValueError(
-                    f"{path.name} line {lineno}: expected 'title<TAB>category' with category in "
-                    f"{'/'.join(CODES)}, got {line[:80]!r}"
-                )
+                raise ValueError(  # the line itself is not quoted: the file may be anything
+                    f"{path.name} line {lineno} is not 'title<TAB>category' with category in {'/'.join(CODES)}. "
+                    "Fix: give the split files of the News Aggregator exercise")
             titles.append(title)
             labels.append(CODES.index(code))
     if not titles:
@@ -80,19 +89,29 @@ def _read_corpus(raw: bytes):
     import pandas as pd
 
     names = ["ID", "TITLE", "URL", "PUBLISHER", "CATEGORY", "STORY", "HOSTNAME", "TIMESTAMP"]
-    df = pd.read_csv(io.BytesIO(raw), sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE,
-                     dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(io.BytesIO(raw), sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE,
+                         dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError):  # the parser's message may quote the file
+        raise ValueError(f"{CORPUS_MEMBER} is not the News Aggregator corpus (8 tab-separated columns). "
+                         "Fix: use the UCI zip or its newsCorpora.csv") from None
     return df
 
 
 def _corpus_bytes(path: Path) -> bytes:
+    """newsCorpora.csv's bytes from the UCI zip (or the CSV itself), read at most MAX_CORPUS_BYTES."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             members = [n for n in zf.namelist() if n.endswith(CORPUS_MEMBER) and "__MACOSX" not in n]
             if not members:
                 raise ValueError(f"{path.name} does not contain {CORPUS_MEMBER}")
-            return zf.read(members[0])
-    return path.read_bytes()
+            try:
+                with zf.open(members[0]) as fh:
+                    return read_limited(fh, MAX_CORPUS_BYTES, f"{path.name}'s {CORPUS_MEMBER}")
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+                raise ValueError(f"{path.name} is a damaged zip file. Fix: download it again") from None
+    with open(path, "rb") as fh:
+        return read_limited(fh, MAX_CORPUS_BYTES, path.name)
 
 
 def _validate_zip(path: Path, min_rows: int = MIN_CORPUS_ROWS) -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from engine import atomic
 from engine.config.options import Option
-from engine.data.base import Dataset, Split
+from engine.data.base import Dataset, Split, parse_problem
 from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
 
@@ -54,7 +54,8 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{path.name} is not a readable CSV ({exc})") from None
+        raise ValueError(f"{path.name} is not a readable CSV ({parse_problem(exc)}). Fix: use the course's "
+                         "Pokemon.csv") from None
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path.name} lacks the column(s) {', '.join(missing)}; expected the course's Pokemon.csv")

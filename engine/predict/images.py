@@ -27,6 +27,8 @@ INK_THRESHOLD = 0.2  # share of the strongest ink that counts as part of the dig
 MNIST_BOX = 20
 STROKE_TARGET = 2.3  # MNIST's median stroke width is 2.2 px (2 x area / outline of pixels > 0.5)
 DIGITS_FIELD = 32
+MAX_SIDE = 512  # a bigger picture is shrunk first: the digit needs no more, every later step costs per pixel
+MAX_PIXELS = 50_000_000  # larger pictures are refused before they are decoded
 
 
 class BlankImageError(ValueError):
@@ -38,7 +40,11 @@ def load_image(source) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(source, np.ndarray):
-        return source
+        if max(source.shape[:2], default=0) <= MAX_SIDE or source.ndim not in (2, 3):
+            return source
+        source = Image.fromarray(np.asarray(source if source.dtype == np.uint8
+                                            else np.clip(source * (255 if source.max() <= 1 else 1), 0, 255),
+                                            dtype=np.uint8))
     if isinstance(source, str | os.PathLike):
         source = Path(source).expanduser()
         if not source.is_file():
@@ -47,11 +53,18 @@ def load_image(source) -> np.ndarray:
         source = io.BytesIO(source)
     try:
         img = source if isinstance(source, Image.Image) else Image.open(source)
+        if img.width * img.height > MAX_PIXELS:
+            raise ValueError(f"the image is {img.width}x{img.height} pixels; at most {MAX_PIXELS // 1_000_000} million "
+                             f"are read. Fix: give a smaller picture (a digit needs about {MAX_SIDE}x{MAX_SIDE})")
+        has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+        img.draft("RGBA" if has_alpha else "L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a fraction of the size
         img.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"cannot read the image: {exc}. Give a PNG or JPEG file") from None
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    return np.asarray(img.convert("RGBA" if has_alpha else "L"))
+        img = img.convert("RGBA" if has_alpha else "L")
+        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)  # before any processing (keeps the aspect)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        raise ValueError("cannot read the image (not a PNG or JPEG, or damaged). Fix: give a PNG or JPEG file") \
+            from None
+    return np.asarray(img)
 
 
 def ink_map(image, paper: float | None = None) -> np.ndarray:
