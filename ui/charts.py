@@ -48,6 +48,15 @@ def epoch_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return table[cols].sort_values(["run_id", "epoch"]).reset_index(drop=True)
 
 
+def kept_epoch(table: pd.DataFrame, monitor: str = "valid_loss") -> int | None:
+    """The epoch whose weights a run keeps (best.pt): the first epoch >= 1 with the lowest valid loss, or the
+    highest valid accuracy when that is the monitor. `table` is epoch_table() of one run."""
+    rows = table[(table["epoch"] >= 1) & table[monitor].notna()] if monitor in table else table.iloc[0:0]
+    if rows.empty:
+        return None
+    return int(rows.loc[rows[monitor].idxmax() if monitor == "valid_acc" else rows[monitor].idxmin(), "epoch"])
+
+
 def steps_per_epoch(metrics: pd.DataFrame) -> float | None:
     """Batches per epoch, read from the step counter of the first epoch-end row (None before one)."""
     ends = metrics[(metrics["split"] == "train") & (metrics["name"] == "loss") & (metrics["epoch"] > 0)]
@@ -67,9 +76,10 @@ def add_reference_lines(fig: go.Figure, references: Mapping[str, float] | None) 
 
 
 def curve_figure(metrics: pd.DataFrame, metric: str = "loss", title: str | None = None,
-                 references: Mapping[str, float] | None = None) -> go.Figure:
+                 references: Mapping[str, float] | None = None, kept: int | None = None) -> go.Figure:
     """Train and valid `metric` per epoch for one run. For the loss, the smoothed per-batch train
-    loss is drawn too (a thin line, placed at fractional epochs)."""
+    loss is drawn too (a thin line, placed at fractional epochs). `kept`: the epoch whose weights the
+    run kept, marked by a vertical line."""
     fig = go.Figure()
     table = epoch_table(metrics)
     if metric == "loss" and not metrics.empty:
@@ -86,6 +96,9 @@ def curve_figure(metrics: pd.DataFrame, metric: str = "loss", title: str | None 
             fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[col], mode="lines+markers", name=f"{split} {metric}",
                                      line={"color": SPLIT_COLORS[split], "width": 3}, marker={"size": 7}))
     add_reference_lines(fig, references)
+    if kept is not None:
+        fig.add_vline(x=kept, line_dash="dot", line_color="#111827", line_width=1.5,
+                      annotation_text=f"kept epoch {kept}", annotation_position="top left")
     fig = _layout(fig, title or METRIC_TITLES.get(metric, metric), "epoch", METRIC_TITLES.get(metric, metric))
     if metric == "acc":
         fig.update_yaxes(tickformat=".0%")

@@ -44,10 +44,35 @@ def progress_summary(run: dict, progress: dict) -> dict:
     if spe and run.get("status") == "running":
         within = max(0.0, min(1.0, float(progress.get("last_step") or 0) / spe - done))
         fraction = (done + within) / max_epochs
+    if run.get("status") == "done":  # an early stop is an end too: the bar is full
+        fraction = 1.0
     remaining = max(0, max_epochs - done)
     eta = seconds * (remaining - (fraction * max_epochs - done)) if seconds is not None else None
     return {"epochs_done": done, "max_epochs": max_epochs, "fraction": max(0.0, min(1.0, fraction)),
             "epoch_seconds": seconds, "eta_seconds": None if eta is None else max(0.0, eta)}
+
+
+MONITOR_WORDS = {"valid_loss": "valid loss", "valid_acc": "valid accuracy"}
+
+
+def stop_text(run: dict, result: dict | None, kept: int | None) -> str | None:
+    """Why a finished run ended before its last epoch, in words ("stopped early at epoch 12: valid loss had
+    not improved for 3 epochs; kept epoch 9"); None for a run that ran all its epochs or is not done."""
+    cfg, done = run["config"], int(run.get("epoch") or 0)
+    early = "not improved" in str((result or {}).get("message") or "")
+    if run.get("status") != "done" or not early or done >= int(run.get("max_epochs") or 0):
+        return None
+    words = MONITOR_WORDS.get(cfg.get("monitor", "valid_loss"), cfg.get("monitor"))
+    text = f"Stopped early at epoch {done}: {words} had not improved for {cfg.get('patience')} epochs"
+    return text + (f"; kept epoch {kept}" if kept is not None else "")
+
+
+def run_kept_epoch(store, run: dict) -> int | None:
+    """The epoch a finished run kept (None while it runs)."""
+    if run["status"] in ACTIVE:
+        return None
+    table = charts.epoch_table(store.metrics(run["id"]))
+    return charts.kept_epoch(table, run["config"].get("monitor", "valid_loss"))
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -101,7 +126,14 @@ def _progress(run_id: str, was_active: bool) -> dict | None:
     msg = st.session_state.get(f"live_stop_msg_{run_id}")
     if msg and status in ACTIVE:
         st.info(msg)
+    result = store.result(run_id) or {}
+    run["kept_epoch"] = run_kept_epoch(store, run)
+    early = stop_text(run, result, run["kept_epoch"])
     label = f"Epoch {info['epochs_done']} of {info['max_epochs']} finished"
+    if early:
+        label = early
+    elif run["kept_epoch"] is not None and status == "done":
+        label += f" · kept epoch {run['kept_epoch']}"
     if status == "running":
         label += f" · about {format_seconds(info['epoch_seconds'])} per epoch" if info["epoch_seconds"] else ""
         label += f" · at most {format_seconds(info['eta_seconds'])} left" if info["eta_seconds"] is not None else ""
@@ -112,7 +144,6 @@ def _progress(run_id: str, was_active: bool) -> dict | None:
         st.caption("Early stopping is on: the run may end before the last epoch.")
     if run.get("error") and status not in ACTIVE:
         (st.warning if status in ("stopped", "interrupted") else st.error)(run["error"])
-    result = store.result(run_id) or {}
     if status == "done" or result.get("test_acc") is not None:
         cols = st.columns(3)
         if result.get("test_acc") is not None:
@@ -141,8 +172,9 @@ def _curves(run: dict, live: bool) -> None:
 
     def build():
         metrics = store.metrics(run_id)
-        return (charts.curve_figure(metrics, "loss", "Loss per epoch"),
-                charts.curve_figure(metrics, "acc", "Accuracy per epoch", refs))
+        kept = run.get("kept_epoch")
+        return (charts.curve_figure(metrics, "loss", "Loss per epoch", kept=kept),
+                charts.curve_figure(metrics, "acc", "Accuracy per epoch", refs, kept=kept))
 
     # Live, rows arrive with every batch: figures younger than one refresh interval are shown as they are,
     # so ten sessions cost about one build per second, not ten. Ended: built from every row.

@@ -17,7 +17,7 @@ from engine.training.checkpoint import CheckpointError
 from engine.training.devices import available_devices
 from ui import charts, export_panel, permissions, query_config, state
 from ui.config_form import best_checkpoint_label
-from ui.live import STATUS_TEXT, references_for
+from ui.live import STATUS_TEXT, references_for, run_kept_epoch, stop_text
 from ui.tables import misclassified_frame
 
 
@@ -39,12 +39,13 @@ def render(rows: list[dict]) -> None:
     if st.query_params.get("run") != run_id:
         st.query_params["run"] = run_id
     run, result = store.get_run(run_id), store.result(run_id) or {}
-    _summary(run, result)
+    kept = run_kept_epoch(store, run)
+    _summary(run, result, kept)
     metrics = store.metrics(run_id)
     if not metrics.empty:
         left, right = st.columns(2)
-        left.plotly_chart(charts.curve_figure(metrics, "loss", "Loss per epoch"), key="runs_detail_loss")
-        right.plotly_chart(charts.curve_figure(metrics, "acc", "Accuracy per epoch", references_for(run)),
+        left.plotly_chart(charts.curve_figure(metrics, "loss", "Loss per epoch", kept=kept), key="runs_detail_loss")
+        right.plotly_chart(charts.curve_figure(metrics, "acc", "Accuracy per epoch", references_for(run), kept=kept),
                            key="runs_detail_acc")
         st.caption("Train (blue) and validation (orange) after each epoch; the thin blue line is the running "
                    "average of the training loss over batches.")
@@ -56,12 +57,16 @@ def render(rows: list[dict]) -> None:
     _manage(store, run)
 
 
-def _summary(run: dict, result: dict) -> None:
+def _summary(run: dict, result: dict, kept: int | None) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Status", STATUS_TEXT.get(run["status"], run["status"]))
     c2.metric("Test accuracy", f"{result['test_acc']:.3f}" if result.get("test_acc") is not None else "–")
     c3.metric("Epochs done", f"{run['epoch']} / {run['max_epochs']}")
     c4.metric("Parameters", f"{run['params']:,}" if run.get("params") else "–")
+    early = stop_text(run, result, kept)
+    if early:
+        st.info(early + ": its weights are the ones tested, exported and used to predict.",
+                icon=":material/front_hand:")
     if run.get("error"):
         (st.warning if run["status"] in ("stopped", "interrupted") else st.error)(run["error"])
     if run["status"] in ACTIVE:

@@ -12,6 +12,7 @@ import json
 import secrets
 import shutil
 import sqlite3
+import statistics
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ RESUMABLE = ("interrupted", "stopped", "failed")
 STATUSES = ("queued", "running", "done", "stopped", "diverged", "failed", "interrupted")
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "stopped", "diverged", "failed", "interrupted")
+ETA_WINDOW = 5  # finished epochs whose median time per epoch the ETA uses
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -279,13 +281,15 @@ class RunStore:
         return pd.DataFrame([tuple(r) for r in rows], columns=cols)
 
     def progress(self, run_id: str) -> dict:
-        """What a progress bar needs, in one short query instead of every metric row: the mean seconds per
-        finished epoch and the batches per epoch (both None before the first epoch ends), and the newest
-        step logged (0 before any)."""
+        """What a progress bar needs, in short queries instead of every metric row: the seconds per epoch
+        (median of the last ETA_WINDOW finished epochs, so one slow epoch does not swing the ETA) and the
+        batches per epoch (both None before the first epoch ends), and the newest step logged (0 before any)."""
         with self._connect() as db:
-            seconds, last_step = db.execute(
-                "SELECT AVG(CASE WHEN name = 'epoch_seconds' AND epoch > 0 THEN value END), MAX(step) "
-                "FROM metrics WHERE run_id = ?", (run_id,)).fetchone()
+            (last_step,) = db.execute("SELECT MAX(step) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()
+            recent = [r[0] for r in db.execute(
+                "SELECT value FROM metrics WHERE run_id = ? AND name = 'epoch_seconds' AND epoch > 0 "
+                "AND value IS NOT NULL ORDER BY epoch DESC, rowid DESC LIMIT ?", (run_id, ETA_WINDOW))]
+            seconds = statistics.median(recent) if recent else None
             first = db.execute(
                 "SELECT epoch, step FROM metrics WHERE run_id = ? AND split = 'train' AND name = 'loss' AND epoch > 0 "
                 "ORDER BY epoch, rowid LIMIT 1", (run_id,)).fetchone()

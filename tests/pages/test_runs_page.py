@@ -82,3 +82,22 @@ def test_owner_edits_tags_and_note_others_only_read_them(tracker_home, monkeypat
     at = open_page("2_Runs.py", run=ids["news_slow"])
     assert not [w for w in at.text_input if w.key == f"runs_tags_{ids['news_slow']}"]
     assert any("sweep" in c.value for c in at.caption)
+
+
+def test_an_early_stop_is_explained_with_a_full_bar_and_the_kept_epoch_marked(home):
+    store = RunStore(home)
+    run_id = store.create_run(make_config(epochs=10, patience=2), status="running")
+    losses = [2.3, 0.6, 0.4, 0.45, 0.5]  # best at epoch 2, then two epochs without improvement
+    store.log_metrics(run_id, [(e, e * 5, "valid", "loss", v) for e, v in enumerate(losses)]
+                      + [(e, e * 5, "train", "loss", v) for e, v in enumerate(losses) if e])
+    store.update(run_id, status="done", epoch=4)
+    store.save_result(run_id, {"test_acc": 0.9, "message": "valid_loss has not improved for 2 epochs (best 0.4000 "
+                                                          "at epoch 2)"})
+    expected = "Stopped early at epoch 4: valid loss had not improved for 2 epochs; kept epoch 2"
+    at = open_page("1_Train.py", run=run_id)
+    bar = at.get("progress")[0].proto
+    assert bar.text == expected and bar.value == 100
+    kept_lines = [s for spec in plotly_specs(at) for s in spec["layout"].get("shapes", []) if s.get("x0") == 2]
+    assert len(kept_lines) == 2  # on the loss and on the accuracy curve
+    at = open_page("2_Runs.py", run=run_id)
+    assert any(t.startswith(expected) for t in texts(at.info))

@@ -72,3 +72,19 @@ def test_diff_holds_only_what_differs_and_parallel_plot_has_an_axis_per_varying_
     assert [d.label for d in dims] == ["optimizer", "lr", "test acc"]
     assert list(dims[0].ticktext) == ["adam", "sgd"] and list(dims[-1].values) == [0.9, 0.8]
     assert parallel_figure(rows[:1]) is None  # one finished run: nothing to compare
+
+
+def test_kept_epoch_follows_the_monitor_and_stop_text_only_for_early_stops():
+    from ui.live import progress_summary, stop_text
+
+    table = charts.epoch_table(pd.concat([metrics("a", [0.3, 0.8, 0.9, 0.9]),
+                                          metrics("a", [2.0, 0.5, 0.3, 0.4]).assign(name="loss")]))
+    assert charts.kept_epoch(table, "valid_acc") == 2 and charts.kept_epoch(table, "valid_loss") == 2
+    assert charts.kept_epoch(table.iloc[0:0]) is None
+    run = {"status": "done", "epoch": 3, "max_epochs": 30, "config": {"monitor": "valid_acc", "patience": 1}}
+    early = {"message": "valid_acc has not improved for 1 epochs (best 0.9000 at epoch 2)"}
+    assert stop_text(run, early, 2) == ("Stopped early at epoch 3: valid accuracy had not improved for 1 epochs; "
+                                        "kept epoch 2")
+    assert stop_text({**run, "epoch": 30, "max_epochs": 30}, early, 2) is None  # ran every epoch
+    assert stop_text({**run, "status": "stopped"}, {"message": "stopped by the user"}, 2) is None
+    assert progress_summary(run, {})["fraction"] == 1.0

@@ -127,14 +127,14 @@ def test_misclassified_most_confident_first():
 def stored_progress(home, metrics: pd.DataFrame, run_id: str = "r1") -> dict:
     """RunStore.progress over `metrics` written to a real store, checked against the charts' reading of
     the same rows (batches per epoch) and pandas (mean seconds, newest step)."""
-    from engine.jobs.store import RunStore
+    from engine.jobs.store import ETA_WINDOW, RunStore
 
     store = RunStore(home)
     store.log_metrics(run_id, metrics[["epoch", "step", "split", "name", "value"]].itertuples(index=False))
     progress = store.progress(run_id)
-    secs = metrics[(metrics["name"] == "epoch_seconds") & (metrics["epoch"] > 0)]["value"]
+    secs = metrics[(metrics["name"] == "epoch_seconds") & (metrics["epoch"] > 0)].sort_values("epoch")["value"]
     assert progress["steps_per_epoch"] == charts.steps_per_epoch(metrics)
-    assert progress["epoch_seconds"] == (pytest.approx(secs.mean()) if len(secs) else None)
+    assert progress["epoch_seconds"] == (pytest.approx(secs.tail(ETA_WINDOW).median()) if len(secs) else None)
     assert progress["last_step"] == (int(metrics["step"].max()) if len(metrics) else 0)
     assert store.metrics_version(run_id)[0] == len(metrics)
     return progress
@@ -159,6 +159,20 @@ def test_progress_summary_eta_and_fraction(tmp_path):
     assert fresh["fraction"] == 0 and fresh["eta_seconds"] is None
     assert format_seconds(None) == "–" and format_seconds(75) == "1 min 15 s" and format_seconds(3.2) == "3 s"
     assert format_seconds(math.inf) == "–"
+
+
+def test_eta_uses_the_median_of_recent_epochs_so_one_slow_epoch_does_not_swing_it(tmp_path):
+    from engine.jobs.store import RunStore
+    from ui.live import progress_summary
+
+    store = RunStore(tmp_path)
+    times = [9.0, 2.0, 2.1, 30.0, 1.9, 2.0]  # a slow first epoch (warm-up) and one stalled epoch
+    store.log_metrics("r", [(e, e * 10, "train", "loss", 0.5) for e in range(1, 7)]
+                      + [(e, e * 10, "train", "epoch_seconds", t) for e, t in enumerate(times, 1)])
+    progress = store.progress("r")
+    assert progress["epoch_seconds"] == 2.0  # the median of the last five epochs (the mean of all: 7.8)
+    info = progress_summary({"status": "running", "epoch": 6, "max_epochs": 10, "config": {}}, progress)
+    assert info["eta_seconds"] == pytest.approx(4 * 2.0)
 
 
 def test_markdown_escaping_of_user_text():
