@@ -253,10 +253,10 @@ def test_runs_page_resumes_a_stopped_run(lab_env, no_workers, monkeypatch):
     lab_env["store"].update(lab_env["stopped"], status="stopped", resume=0)  # leave the lab as it was
 
 
-def test_runs_page_resumes_a_run_on_another_device(lab_env, no_workers):
+def test_runs_page_resumes_a_run_on_another_device(lab_env, no_workers, monkeypatch):
     store, run_id = lab_env["store"], lab_env["stopped"]
     before = store.get_run(run_id)["config"]
-    at = open_page("2_Runs.py")
+    at = as_teacher(open_page("2_Runs.py"), monkeypatch)  # a run without an owner: the teacher's to resume
     at.selectbox(key="runs_detail").set_value(run_id).run()
     other = "auto" if before["device"] != "auto" else "cpu"
     at.selectbox(key="runs_resume_device").set_value(other).run()

@@ -4,7 +4,7 @@ runs read from the URL, the diff and the parallel coordinates, tags and notes ed
 from __future__ import annotations
 
 import pytest
-from pagehelpers import frame, open_page, plotly_specs, texts
+from pagehelpers import as_teacher, frame, open_page, plotly_specs, texts
 
 from engine.config.run_config import make_config
 from engine.jobs.store import RunStore
@@ -64,9 +64,11 @@ def test_filters_and_picked_runs_come_from_the_link(tracker_home):
     assert len(frame(at, "run", "status")) == 3  # a value the filter does not offer is ignored
 
 
-def test_owner_edits_tags_and_note_others_only_read_them(tracker_home, monkeypatch):
+def test_teacher_or_owner_edits_tags_and_note_others_only_read_them(tracker_home, monkeypatch):
     store, ids = tracker_home
     at = open_page("2_Runs.py", run=ids["news_fast"])
+    assert not [w for w in at.text_input if w.key == f"runs_tags_{ids['news_fast']}"]  # a run of the command line
+    at = as_teacher(at, monkeypatch)
     run_id = ids["news_fast"]
     at.text_input(key=f"runs_tags_{run_id}").input("sweep best")
     at.text_area(key=f"runs_note_{run_id}").input("lr 0.01 learns faster")
@@ -78,8 +80,7 @@ def test_owner_edits_tags_and_note_others_only_read_them(tracker_home, monkeypat
     assert any("Not saved" in t for t in texts(at.error))
     assert store.annotations([run_id])[run_id]["tags"] == ["best", "sweep"]  # nothing stored is lost
 
-    monkeypatch.setenv("NNLAB_TEACHER_PASSWORD", "s3cret-for-test")
-    at = open_page("2_Runs.py", run=ids["news_slow"])
+    at = open_page("2_Runs.py", run=ids["news_slow"])  # a student's session: another session's run
     assert not [w for w in at.text_input if w.key == f"runs_tags_{ids['news_slow']}"]
     assert any("sweep" in c.value for c in at.caption)
 
