@@ -21,12 +21,13 @@ from engine.predict.export.templates import SCRIPT_INPUTS, SCRIPT_MODELS, Script
 SCRIPT_FILE = "predict.py"
 WEIGHTS_FILE = "model.pt"
 
+# Every value from the run (its id, title, settings, file names) enters the script as a repr() literal,
+# never inside the docstring or a string it closes: a checkpoint named `x"+code+".pt` stays a name.
 HEADER = '''#!/usr/bin/env python3
-"""{title}
+"""Predict with a model trained in NN Lab (RUN_ID and TITLE below say which).
 
-Exported from NN Lab (run {run_id}). Standalone: needs only torch and numpy.
-Files beside this script:
-  {weights_file}  the trained weights (a state_dict; loaded with weights_only=True, so it cannot run code){extra_files}
+Standalone: needs only torch and numpy. Files beside this script: WEIGHTS_FILE, the trained weights
+(a state_dict; loaded with weights_only=True, so it cannot run code), and the EXTRA_FILES.
 
 Usage:
   {usage}
@@ -38,6 +39,10 @@ from __future__ import annotations
 {imports}
 
 HERE = Path(__file__).resolve().parent
+RUN_ID = {run_id!r}
+TITLE = {title!r}
+WEIGHTS_FILE = {weights_file!r}
+EXTRA_FILES = {extra_files!r}
 TASK = {task!r}
 CLASSES = {classes!r}
 TARGET_SCALE = {target_scale!r}  # [mean, std]: a regression output is mapped back to the target's units
@@ -52,12 +57,12 @@ MAIN = '''
 # --- model: rebuild it, load the weights, predict ---------------------------------------------
 def load_model():
     model = {call}
-    model.load_state_dict(torch.load(HERE / "{weights_file}", map_location="cpu", weights_only=True))
+    model.load_state_dict(torch.load(HERE / WEIGHTS_FILE, map_location="cpu", weights_only=True))
     return model.eval()
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Predict with the NN Lab run {run_id}.")
+    parser = argparse.ArgumentParser(description=f"Predict with the NN Lab run {{RUN_ID}} ({{TITLE}}).")
     add_input_args(parser)
     args = parser.parse_args(argv)
     items = read_inputs(args)
@@ -174,7 +179,7 @@ def build_script(src: ExportSource, options: dict) -> str:
     header = HEADER.format(
         title=f"{src.config.short_name()}: predict with a model trained in NN Lab.",
         run_id=src.run_id, weights_file=WEIGHTS_FILE,
-        extra_files=f"\n  {notes}" if notes else "",
+        extra_files=[notes] if notes else [],
         usage=USAGE.get(src.spec.get("kind"), "python {script} --help").format(script=SCRIPT_FILE),
         imports="\n".join(stdlib) + "\n\n" + "\n".join(other), task=src.spec.get("task", "classification"),
         target_scale=list(src.spec.get("target_scale") or (0.0, 1.0)),
@@ -183,7 +188,7 @@ def build_script(src: ExportSource, options: dict) -> str:
         results=pprint.pformat(src.summary(), width=100, sort_dicts=False),
     )
     body = "\n\n\n".join(sections)
-    return header + "\n\n" + body + "\n" + MAIN.format(call=call, weights_file=WEIGHTS_FILE, run_id=src.run_id)
+    return header + "\n\n" + body + "\n" + MAIN.format(call=call)
 
 
 def write_script(src: ExportSource, out: Path, top_words: int | None = None, **_) -> list[Path]:

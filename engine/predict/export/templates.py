@@ -73,7 +73,7 @@ MEAN_VECTORS_SOURCE = '''
 _VECTORS = None
 
 
-def load_vectors(path=HERE / "{vectors_file}"):
+def load_vectors(path=HERE / {vectors_file!r}):
     """words (one per line, UTF-8) and their vectors, as saved by NN Lab."""
     global _VECTORS
     if _VECTORS is None:
