@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.jobs.queue import describe
 from engine.jobs.tracker import filter_rows, table_csv
 from ui import charts, runs_tracker, state
 from ui.run_detail import run_label
@@ -45,7 +46,9 @@ def table(rows: list[dict]) -> None:
     if not rows:
         st.info("No run matches these filters.")
         return
-    frame = runs_tracker.tracker_frame(rows)
+    queued = {r["run_id"]: describe(state.runner().queue_info(r["run_id"])) for r in rows if r["status"] == "queued"}
+    frame = runs_tracker.tracker_frame([{**r, "status": f"queued · {queued[r['run_id']]}"} if queued.get(r["run_id"])
+                                        else r for r in rows])
     st.dataframe(frame, hide_index=True, key="runs_table",
                  column_config={"test_acc": st.column_config.NumberColumn("test acc", format="%.3f"),
                                 "note": st.column_config.TextColumn("note", width="medium")})

@@ -40,6 +40,7 @@ def run_runs(args) -> int:
     store = RunStore(args.home)
     rows = filter_rows(tracked_rows(store, args.limit), tag=args.tag, dataset=args.dataset, model=args.model,
                        status=args.status)
+    add_queue_positions(store, rows)
     if args.csv:
         write_text(args.csv, table_csv(rows))
     if args.json:
@@ -60,6 +61,18 @@ def run_runs(args) -> int:
         tags = f"  [{' '.join(row['tags'])}]" if row["tags"] else ""
         print(f"{row['run_id']:<20} {row['status']:<11} {row['epoch']:>5} {acc_text:>8}  {row['name']}{tags}")
     return 0
+
+
+def add_queue_positions(store: RunStore, rows: list[dict]) -> None:
+    """A queued run's place in line (1: next) and estimated wait in seconds (None: unknown yet)."""
+    from engine.jobs.queue import queue_info
+    from engine.jobs.settings import settings
+
+    slots = settings(store.home)["max_concurrent"]
+    for row in rows:
+        info = queue_info(store, row["run_id"], slots) if row["status"] == "queued" else None
+        if info:
+            row.update(queue_position=info["position"], queue_wait_seconds=info["wait_seconds"])
 
 
 def run_tag(args) -> int:

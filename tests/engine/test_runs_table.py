@@ -51,6 +51,16 @@ def test_runs_json_flattens_settings_of_every_run(home, three_runs, capsys):
     assert "test_acc" not in by_id[b]  # a run without results reports no invented accuracy
 
 
+def test_queued_runs_report_their_place_in_line(home, three_runs, capsys):
+    store, (a, b, c) = three_runs
+    store.update(a, status="done")
+    rc, rows, _ = cli(capsys, home, "runs", "--json")
+    by_id = {r["run_id"]: r for r in rows}
+    assert (by_id[b]["queue_position"], by_id[c]["queue_position"]) == (1, 2)  # first come, first served
+    assert "queue_position" not in by_id[a]
+    assert by_id[b]["queue_wait_seconds"] == 0.0  # a free worker: it starts at once
+
+
 def test_tag_filters_runs_and_note_is_stored(home, three_runs, capsys):
     store, (a, b, c) = three_runs
     rc, out, _ = cli(capsys, home, "tag", a, "--add", "baseline", "--add", "lr-sweep", "--json")

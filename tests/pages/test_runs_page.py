@@ -50,6 +50,15 @@ def test_table_has_varying_settings_and_overlay_defaults_to_the_newest_dataset(t
     assert at.query_params["compare"] == ",".join(at.multiselect(key="runs_compare").value)
 
 
+def test_a_queued_run_shows_its_place_in_line_in_the_table(tracker_home, no_workers):
+    store, ids = tracker_home
+    first = store.create_run(make_config(epochs=2))
+    second = store.create_run(make_config(epochs=2))
+    table = frame(open_page("2_Runs.py"), "run", "status").set_index("run")
+    assert table.loc[first, "status"] == "queued · next in line, starting soon"
+    assert table.loc[second, "status"].startswith("queued · 2nd in line")
+
+
 def test_filters_and_picked_runs_come_from_the_link(tracker_home):
     store, ids = tracker_home
     at = open_page("2_Runs.py", tag="sweep", compare=f"{ids['news_slow']},no-such-run", run=ids["news_slow"])
