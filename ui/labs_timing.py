@@ -1,14 +1,72 @@
-"""Batch-size timing page helpers: the log-log figure (a pure function) and the CSV."""
+"""Batch-size timing page helpers: the timing runs in a background process (`python -m engine timing ... --out
+FILE`, the same command and thread count as the CLI; the page never trains), the page reads its rows from FILE;
+the log-log figure (a pure function) and the CSV."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.jobs.procs import detached_kwargs, pid_alive, scrubbed_env
 from engine.labs import timing
 
-COLUMNS = ["device", "batch_size", "seconds", "examples_per_s", "repeats", "examples_timed", "examples_per_epoch",
-           "dataset", "model"]
+COLUMNS = ["device", "batch_size", "seconds", "examples_per_s", "threads", "precision", "repeats", "examples_timed",
+           "examples_per_epoch", "dataset", "model"]
+
+
+def timing_command(home: str, dataset: str, model: str, sizes: list[int], devices: list[str], repeats: int,
+                   max_examples: int | None, out: str) -> list[str]:
+    """The `python -m engine timing` command line the page starts (pure); threads: the CLI's default."""
+    argv = [sys.executable, "-m", "engine", "--home", home, "timing", "--dataset", dataset, "--model", model,
+            "--batch-sizes", ",".join(str(int(b)) for b in sorted(sizes)), "--device", ",".join(devices),
+            "--repeats", str(int(repeats)), "--out", out]
+    return argv + (["--max-examples", str(int(max_examples))] if max_examples else [])
+
+
+def launch(home: str, owner: str, args: dict) -> dict:
+    """Start the timing in its own process (server-chosen output and log paths under the data home); returns
+    what the page keeps to follow it: {"pid", "out", "log", "expected"}."""
+    folder = Path(home) / "timing"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{owner}-{time.time_ns()}"
+    out, log_path = folder / f"{stem}.jsonl", folder / f"{stem}.log"
+    argv = timing_command(home, out=str(out), **args)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                env=scrubbed_env({"NNLAB_HOME": home}), **detached_kwargs())
+    return {"pid": proc.pid, "out": str(out), "log": str(log_path), "expected": len(args["sizes"]) * len(args["devices"]),
+            "proc": proc}
+
+
+def read_rows(path: str) -> list[dict]:
+    """The complete JSON lines written so far (a line still being written is left for the next read)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    rows = []
+    for line in text.splitlines(keepends=True):
+        if line.endswith("\n"):
+            rows.append(json.loads(line))
+    return rows
+
+
+def progress(job: dict) -> tuple[list[dict], bool, str | None]:
+    """(rows so far, still running, error): the error is the log's last line when the process ended short."""
+    rows = read_rows(job["out"])
+    proc = job.get("proc")
+    running = proc.poll() is None if proc is not None else pid_alive(job["pid"])
+    error = None
+    if not running and len(rows) < job["expected"]:
+        lines = Path(job["log"]).read_text(errors="replace").strip().splitlines() if Path(job["log"]).exists() else []
+        error = lines[-1][:300] if lines else "the timing process ended without output"
+    return rows, running, error
 
 
 def rows_frame(rows: list[dict]) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from engine.cli import emit
 
 
@@ -23,12 +25,15 @@ def register(sub) -> None:
     t.add_argument("--dataset", default="news")
     t.add_argument("--model", default="linear")
     t.add_argument("--batch-sizes", default="1,2,4,8,16,32,64,128,256,512,1024")
-    t.add_argument("--device", default="cpu", help="cpu, cuda, mps, or 'all' (every available device)")
+    t.add_argument("--device", default="cpu", help="cpu, cuda, mps, a comma-separated list, or 'all' (every available device)")
     t.add_argument("--repeats", type=int, default=3)
     t.add_argument("--max-examples", type=int, default=None,
                    help="time an epoch over only this many training examples (seconds are scaled to the full epoch)")
-    t.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    t.add_argument("--threads", type=int, default=1, help="torch CPU threads (the page uses the same default)")
+    t.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     t.add_argument("--json", action="store_true", help="one JSON line per batch size")
+    t.add_argument("--out", default=None,
+                   help="also append each row as a JSON line to this file, flushed as it comes (the page polls it)")
     t.set_defaults(func=run_timing)
 
 
@@ -68,11 +73,19 @@ def run_timing(args) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     sizes = [int(b) for b in args.batch_sizes.replace(" ", "").split(",") if b]
-    for row in timing.time_epochs(args.dataset, args.model, sizes, devices=args.device, repeats=args.repeats,
-                                  home=args.home, max_examples=args.max_examples):
-        if args.json:
-            emit(row, True)
-        else:
-            print(f"{row['device']:>5} B={row['batch_size']:>5}  {row['seconds']:.3f} s/epoch  "
-                  f"{row['examples_per_s']:.0f} examples/s")
+    out = open(args.out, "a", encoding="utf-8") if args.out else None  # noqa: SIM115 (closed below)
+    try:
+        for row in timing.time_epochs(args.dataset, args.model, sizes, devices=args.device, repeats=args.repeats,
+                                      home=args.home, max_examples=args.max_examples, precision=args.precision):
+            if out is not None:
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+            if args.json:
+                emit(row, True)
+            else:
+                print(f"{row['device']:>5} B={row['batch_size']:>5}  {row['seconds']:.3f} s/epoch  "
+                      f"{row['examples_per_s']:.0f} examples/s")
+    finally:
+        if out is not None:
+            out.close()
     return 0

@@ -10,9 +10,9 @@ import time
 import torch
 
 from engine.config.run_config import make_config
-from engine.training.batching import TensorBatches, to_device
+from engine.training.batching import make_batches, place, rows_of
 from engine.training.devices import available_devices, resolve_device, synchronize
-from engine.training.pipeline import build, make_optimizer, prepare_data, seed_everything
+from engine.training.pipeline import build, has_batch_norm, make_optimizer, prepare_data, seed_everything
 from engine.training.trainer import Callback, Trainer
 
 DEFAULT_SIZES = tuple(2 ** k for k in range(11))  # 1 .. 1024
@@ -40,43 +40,49 @@ class EpochTimer(Callback):
 def _devices(devices) -> list[str]:
     if devices in (None, "all"):
         return available_devices()
-    names = [devices] if isinstance(devices, str) else list(devices)
+    names = devices.split(",") if isinstance(devices, str) else list(devices)
     return [str(resolve_device(d)) for d in names]
 
 
 def time_epochs(dataset: str = "news", model: str = "linear", batch_sizes=DEFAULT_SIZES, devices="cpu",
                 repeats: int = 3, home=None, max_examples: int | None = None, seed: int = 1, **config):
-    """Yield one row per (device, batch size): {batch_size, seconds, examples_per_s, device, ...}.
-    `max_examples` times an epoch over that many training examples and scales to the full epoch."""
+    """Yield one row per (device, batch size): {batch_size, seconds, examples_per_s, device, threads, ...}.
+    Each epoch is what a run does: the data placed on the device as a run places it (once when it fits, else
+    pinned batches), the same batches (length buckets for sequences), the Trainer's step and precision.
+    `max_examples` times an epoch over that many training rows and scales to the full epoch."""
     base = make_config(dataset=dataset, model=model, seed=seed, **config)
     prep = prepare_data(base, home)
-    x_all, y_all = prep.tensors["train"], prep.targets["train"]
-    n_full = len(y_all)
+    n_full = len(prep.targets["train"])
     n = min(n_full, max_examples) if max_examples else n_full
     for device_name in _devices(devices):
         device = torch.device(device_name)
-        x, y = to_device(x_all[:n], device), to_device(y_all[:n], device)
+        xs, ys, pin = place(prep.tensors, prep.targets, device)
+        x, y = rows_of(xs["train"], n), ys["train"][:n]
         warm_up = True
         # one untimed epoch first: lazy initialisation (kernels, allocator, optimizer code paths)
         # would otherwise be charged to the first batch size timed
         for b in [max(batch_sizes)] + list(batch_sizes):
             cfg = base.with_changes(batch_size=int(b), device=device.type)
-            times = []
-            for r in range(repeats):
-                generator = seed_everything(seed + r)
-                net = build(cfg, prep.spec)
-                batches = TensorBatches(x, y, cfg.batch_size, shuffle=True, generator=generator)
-                optimizer, scheduler, per_batch = make_optimizer(net, cfg, len(batches))
-                timer = EpochTimer()
-                Trainer(net, optimizer, task=prep.spec["task"], scheduler=scheduler, callbacks=[timer],
-                        device=device, scheduler_per_batch=per_batch).fit(batches, None, epochs=1)
-                times.append(timer.seconds[0] * n_full / n)
-                if warm_up:
-                    break
+            times = [_one_epoch(cfg, prep.spec, x, y, device, pin, seed + r) * n_full / n
+                     for r in range(1 if warm_up else repeats)]
             if warm_up:
                 warm_up = False
                 continue
             sec = statistics.median(times)
             yield {"batch_size": int(b), "seconds": sec, "examples_per_s": n_full / sec, "device": device.type,
-                   "repeats": repeats, "examples_timed": n, "examples_per_epoch": n_full,
-                   "dataset": dataset, "model": model, "all_seconds": times}
+                   "threads": torch.get_num_threads(), "precision": cfg.precision, "repeats": repeats,
+                   "examples_timed": n, "examples_per_epoch": n_full, "dataset": dataset, "model": model,
+                   "all_seconds": times}
+
+
+def _one_epoch(cfg, spec: dict, x, y, device: torch.device, pin: bool, seed: int) -> float:
+    """Seconds of one training epoch of a fresh model, synchronised at both ends."""
+    generator = seed_everything(seed)
+    net = build(cfg, spec).to(device)
+    batches = make_batches(x, y, cfg.batch_size, shuffle=True, generator=generator,
+                           drop_single=has_batch_norm(net), pin_memory=pin)
+    optimizer, scheduler, per_batch = make_optimizer(net, cfg, len(batches))
+    timer = EpochTimer()
+    Trainer(net, optimizer, task=spec["task"], scheduler=scheduler, callbacks=[timer], device=device,
+            scheduler_per_batch=per_batch, precision=cfg.precision).fit(batches, None, epochs=1)
+    return timer.seconds[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -28,6 +29,8 @@ def test_gradient_check_page(home):
 
 
 def test_batch_size_timing_page(home):
+    """The page starts `python -m engine timing` in a background process and reads its rows; the page's own
+    script run returns at once."""
     at = AppTest.from_file(str(PAGES / "5_Batch_size_timing.py"), default_timeout=120).run()
     assert not at.exception
     at.selectbox(key="tm_dataset").set_value("digits")
@@ -36,12 +39,39 @@ def test_batch_size_timing_page(home):
     at.multiselect(key="tm_sizes").set_value([8, 256])
     at.number_input(key="tm_repeats").set_value(1)
     at.number_input(key="tm_max").set_value(200)
+    t0 = time.monotonic()
     at.button(key="tm_run").click().run()
-    assert not at.exception
+    assert not at.exception and time.monotonic() - t0 < 10
+    job = at.session_state["tm_job"]
+    assert at.button(key="tm_run").disabled or job.get("done")  # one timing at a time per session
+    deadline = time.monotonic() + 120
+    while not job.get("done") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        job = at.session_state["tm_job"]
+    assert job.get("done") and not job.get("error"), Path(job["log"]).read_text()
     df = at.session_state["tm_rows"]
-    assert list(df["batch_size"]) == [8, 256] and (df["seconds"] > 0).all()
+    assert list(df["batch_size"]) == [8, 256] and (df["seconds"] > 0).all() and set(df["threads"]) == {1}
     at.radio(key="tm_metric").set_value("examples_per_s").run()
     assert not at.exception
+
+
+def test_timing_command_is_the_clis_with_server_chosen_paths():
+    from ui import labs_timing
+
+    argv = labs_timing.timing_command("/h", "news", "rnn", [64, 8], ["cpu", "cuda"], 3, None, "/h/timing/x.jsonl")
+    assert argv[1:] == ["-m", "engine", "--home", "/h", "timing", "--dataset", "news", "--model", "rnn",
+                        "--batch-sizes", "8,64", "--device", "cpu,cuda", "--repeats", "3", "--out",
+                        "/h/timing/x.jsonl"]
+
+
+def test_timing_rows_are_read_only_when_complete(tmp_path):
+    from ui import labs_timing
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"batch_size": 8}\n{"batch_si')  # the second line is still being written
+    assert labs_timing.read_rows(str(path)) == [{"batch_size": 8}]
+    assert labs_timing.read_rows(str(tmp_path / "none.jsonl")) == []
 
 
 def test_timing_figure_has_reference_line():
