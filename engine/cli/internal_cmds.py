@@ -21,8 +21,8 @@ def register(sub) -> None:
 
 def run_worker(args) -> int:
     from engine.jobs.store import RunStore
-    from engine.training.devices import thread_share
     from engine.training.run import execute
+    from engine.training.threads import thread_share
 
     summary = execute(RunStore(args.home), args.run_id, threads=thread_share(args.concurrent))
     return 0 if summary["status"] != "failed" else 1

@@ -34,6 +34,7 @@ from engine.jobs.queue import describe, fair_order, queue_info
 from engine.jobs.settings import settings
 from engine.jobs.store import FINISHED, RunStore
 from engine.paths import data_home
+from engine.training.threads import thread_env
 
 IDLE_EXIT_SECONDS = 60.0
 POLL_SECONDS = 0.25
@@ -236,7 +237,8 @@ class Supervisor:
         log = open(folder / "worker.log", "ab")  # noqa: SIM115 (handed to the child)
         proc = subprocess.Popen(
             [self.python, "-m", "engine", "--home", str(self.home), "worker", run_id, "--concurrent", str(concurrent)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=scrubbed_env({"NNLAB_HOME": str(self.home)}),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            env=scrubbed_env({"NNLAB_HOME": str(self.home), **thread_env(concurrent)}),
         )
         log.close()
         self.store.update(run_id, worker_pid=proc.pid)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from engine.training.threads import GPU_RUN_THREADS
 
 
 def available_devices() -> list[str]:
@@ -70,7 +70,7 @@ def float64_ok(device: torch.device) -> bool:
     return device.type != "mps"
 
 
-def thread_share(concurrent: int = 1) -> int:
-    """This process's share of the CPU cores when `concurrent` workers train at once."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, concurrent))
+def cap_threads(device: torch.device) -> None:
+    """A GPU run's CPU side only feeds the device: at most GPU_RUN_THREADS threads, the cores left to CPU runs."""
+    if device.type not in ("cpu", "meta"):
+        torch.set_num_threads(min(torch.get_num_threads(), GPU_RUN_THREADS))

@@ -32,7 +32,7 @@ from engine.training.callbacks import (
     WarmStart,
 )
 from engine.training.closed_form import fit_closed_form
-from engine.training.devices import resolve_device, set_rng_state
+from engine.training.devices import cap_threads, resolve_device, set_rng_state
 from engine.training.evaluate import classification_results, regression_results
 from engine.training.pipeline import (
     Prepared,
@@ -81,6 +81,7 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
     cfg = RunConfig.from_dict(row["config"])
     resume, folder = bool(row["resume"]), store.run_dir(run_id)
     device = resolve_device(cfg.device)
+    cap_threads(device)
     store.update(run_id, device=str(device))
     generator = seed_everything(cfg.seed)
     prep = data if data is not None else prepare_data(cfg, store.home)

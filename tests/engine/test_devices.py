@@ -19,10 +19,10 @@ from engine.config.run_config import make_config
 from engine.jobs.local import stop_supervisor
 from engine.jobs.store import RunStore
 from engine.models.generative import GaussianGenerative
-from engine.training import checkpoint
+from engine.training import checkpoint, threads
 from engine.training.batching import TensorBatches, make_batches, place, to_device
 from engine.training.callbacks import NanGuard, StoreReporter
-from engine.training.devices import available_devices, float64_ok, rng_state, set_rng_state
+from engine.training.devices import available_devices, cap_threads, float64_ok, rng_state, set_rng_state
 from engine.training.precision import Precision
 from engine.training.run import execute
 from engine.training.trainer import Callback, Trainer, TrainState
@@ -276,3 +276,64 @@ def test_fp16_scales_gradients_on_cuda_only(device):
     assert cfg.precision == "bf16"
     with pytest.raises(ConfigError):
         make_config(**TINY, precision="fp64")
+
+
+# --- threads ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("files, cores", [
+    ({"cpu.max": "200000 100000\n"}, 2.0),
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "150000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1.5),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),
+])
+def test_the_containers_cpu_limit_is_read_from_cgroup_v2_or_v1(tmp_path, files, cores):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert threads.cgroup_cpus(tmp_path) == cores
+
+
+def test_cores_are_physical_within_the_affinity_and_the_container_limit(monkeypatch):
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)  # 8 physical cores with two hyperthreads each
+    monkeypatch.setattr(threads.psutil, "cpu_count", lambda logical=True: 16 if logical else 8)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr(threads, "cgroup_cpus", lambda: None)
+    assert threads.cpu_cores() == 8 and threads.thread_share(3) == 2 and threads.thread_share(20) == 1
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert threads.cpu_cores() == 4  # 8 logical CPUs allowed: 4 cores' worth
+    monkeypatch.setattr(threads, "cgroup_cpus", lambda: 2.5)
+    assert threads.cpu_cores() == 2
+    assert threads.thread_env(2) == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def test_a_gpu_run_takes_a_few_cpu_threads_a_cpu_run_keeps_its_share():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(max(before, threads.GPU_RUN_THREADS + 1))
+        cap_threads(torch.device("cpu"))
+        assert torch.get_num_threads() == max(before, threads.GPU_RUN_THREADS + 1)
+        cap_threads(torch.device("cuda"))  # only the device's kind is read: no GPU needed
+        assert torch.get_num_threads() == threads.GPU_RUN_THREADS
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_supervisor_starts_each_worker_with_its_thread_share(home, monkeypatch):
+    import engine.jobs.local as local
+
+    started = []
+
+    class FakePopen:
+        pid = 999_999
+
+        def __init__(self, argv, **kwargs):
+            started.append(kwargs["env"])
+
+    monkeypatch.setattr(local.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(threads, "cpu_cores", lambda: 8)
+    store = RunStore(home)
+    run_id = store.create_run(make_config(**TINY, device="cpu", epochs=1))
+    local.Supervisor(home)._start(run_id, 4)
+    assert {k: started[0][k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")} == \
+        {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
+    store.update(run_id, status="stopped", worker_pid=None)
