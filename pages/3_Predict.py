@@ -2,23 +2,15 @@
 
 import hashlib
 
-import pandas as pd
 import streamlit as st
 
 from engine import atomic
 from engine.jobs.store import FINISHED
 from engine.paths import safe_child
-from engine.predict.predictor import InputError, Predictor
+from engine.predict.predictor import Predictor
 from engine.training.checkpoint import CheckpointError
-from ui import charts, permissions, predict_image, predict_table, state
-from ui.text_view import escape_markdown, token_markdown
-
-EXAMPLES = (
-    "Apple unveils its first foldable iPhone",
-    "Federal Reserve raises interest rates for the third time this year",
-    "Taylor Swift announces extra dates for her stadium tour",
-    "WHO warns measles cases are rising across Europe",
-)
+from ui import permissions, predict_image, predict_table, predict_text, state
+from ui.text_view import escape_markdown
 
 st.set_page_config(page_title="Predict · NN Lab", page_icon=":material/online_prediction:", layout="wide")
 permissions.page_guard()
@@ -86,42 +78,10 @@ st.caption(f"{predictor.model_name} trained on **{predictor.config.dataset}**; c
            + ", ".join(escape_markdown(c) for c in predictor.classes))
 
 if predictor.kind == "text":
-    def use_example(text: str) -> None:
-        st.session_state["predict_text"] = text
-
-    st.markdown("**Try an example** (written after the 2014 training data was collected):")
-    ex_cols = st.columns(len(EXAMPLES))
-    for i, (col, example) in enumerate(zip(ex_cols, EXAMPLES, strict=True)):
-        col.button(example, key=f"predict_example_{i}", on_click=use_example, args=(example,),
-                   width="stretch")
-    text = st.text_input("Headline", key="predict_text", placeholder="Type a news headline and press Enter")
-    go = st.button("Classify", key="predict_go", type="primary")
-    if not text and not go:
-        st.caption("Type a headline above (or pick an example) to see what the model makes of it.")
-        st.stop()
-    try:
-        item = predictor.predict_texts([text])[0]
-    except InputError as exc:
-        st.warning(str(exc))
-        st.stop()
-    left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(charts.probability_figure(item["probs"], "Class probabilities (softmax output)"),
-                        key="predict_probs")
-        st.caption("The softmax of the network's output: one probability per class, summing to 1.")
-    with right:
-        st.metric("Prediction", item["label"], f"{item['probs'][item['label']]:.1%} sure", delta_color="off")
-        tokens = item.get("tokens") or []
-        known = sum(t["known"] for t in tokens)
-        st.markdown("**What the model saw** (lower-cased words; ~~struck~~ = not in the vocabulary, ignored):")
-        st.markdown(token_markdown(tokens) if tokens else "*no words at all*")
-        st.caption(f"{known} of {len(tokens)} words are in the word vectors; the input is the mean of their "
-                   "vectors." + (" With no known word the input is all zeros, so the answer is a guess."
-                                 if tokens and not known else ""))
-        if tokens:
-            st.dataframe(pd.DataFrame([{"token": t["token"], "in vocabulary": t["known"]} for t in tokens]),
-                         hide_index=True, key="predict_tokens")
+    predict_text.render(predictor, explain=None)  # explain: an explanation view of one prediction, when one exists
 elif predictor.kind == "image":
+    if tuple(predictor.image_shape) == (8, 8) and source != "A checkpoint file":
+        predict_image.coarse_notice(predict_image.best_run(runs, {r["id"]: store.result(r["id"]) for r in runs}))
     predict_image.render(predictor)
 elif predictor.kind == "table":
     predict_table.render(predictor)

@@ -33,11 +33,43 @@ def pick_source(canvas_rgba: np.ndarray | None, upload: bytes | None):
     return None, "", None
 
 
+def top_classes(classes, probs, k: int = 3) -> list[tuple[str, float]]:
+    """The `k` most likely classes with their probabilities, most likely first."""
+    return sorted(zip(map(str, classes), map(float, probs), strict=True), key=lambda kv: -kv[1])[:k]
+
+
+def best_run(runs: list[dict], results: dict, dataset: str = "mnist") -> str | None:
+    """The finished run of `dataset` with the highest test accuracy (None when there is none)."""
+    scored = [(results.get(r["id"]) or {}).get("test_acc") for r in runs]
+    ranked = [(acc, r["id"]) for r, acc in zip(runs, scored, strict=True)
+              if r["config"].get("dataset") == dataset and acc is not None]
+    return max(ranked)[1] if ranked else None
+
+
+def _switch(run_id: str) -> None:
+    st.session_state["predict_run"] = run_id
+
+
+def coarse_notice(best_mnist: str | None) -> None:
+    """Under an 8x8 digits model: drawings lose their shape at 8x8; steer to an MNIST (28x28) run."""
+    st.warning("**8x8 digits are too coarse for drawings**: shrunk to 8x8 pixels, a drawn 7 often looks like a 4 "
+               "or a 3 to this model. A model trained on MNIST's 28x28 digits reads drawings far better.",
+               icon=":material/grid_on:")
+    if best_mnist:
+        st.button(f"Use the best MNIST run ({best_mnist})", key="predict_use_mnist", on_click=_switch,
+                  args=(best_mnist,), icon=":material/swap_horiz:", type="primary")
+    else:
+        st.page_link("pages/1_Train.py", label="Train an MNIST CNN (fetch MNIST on Home first if needed)",
+                     icon=":material/model_training:", query_params={"dataset": "mnist", "model": "cnn"})
+
+
 def _clear() -> None:
     st.session_state["predict_canvas_n"] = st.session_state.get("predict_canvas_n", 0) + 1
 
 
+@st.fragment
 def render(predictor: Predictor) -> None:
+    """The canvas (or an upload) and the prediction, as a fragment: a stroke redraws this part only."""
     from streamlit_drawable_canvas import st_canvas  # registers its component: needs the Streamlit runtime
 
     h, w = predictor.image_shape
@@ -64,7 +96,9 @@ def render(predictor: Predictor) -> None:
         except InputError as exc:
             st.info(f"Nothing to predict yet: {exc}.")
             return
-        st.metric("Prediction", str(item["label"]), f"{max(item['probs']):.1%} sure", delta_color="off")
+        top = top_classes(predictor.classes, item["probs"])
+        st.metric("Prediction", str(item["label"]))
+        st.markdown("**Top 3**: " + " · ".join(f"{c} ({p:.0%})" for c, p in top))
         probs = dict(zip(predictor.classes, item["probs"], strict=True))
         st.plotly_chart(charts.probability_figure(probs, "Class probabilities (softmax output)"),
                         key="predict_image_probs")

@@ -310,6 +310,49 @@ def test_predict_page_warns_on_empty_and_huge_input(lab_env):
     assert at.session_state["predict_text"] and not at.warning
 
 
+def test_predict_page_is_honest_when_no_word_is_known_and_shows_no_arrow(lab_env):
+    at = open_page("3_Predict.py")
+    at.selectbox(key="predict_run").set_value(lab_env["news"]).run()
+    at.text_input(key="predict_text").input("\U0001F600\U0001F600 zzqxw").run()
+    assert not at.exception
+    assert any("None of these words" in t for t in texts(at.warning))
+    metric = next(m for m in at.metric if m.label == "Prediction")
+    assert not metric.proto.delta  # a probability is not a change: no arrow
+
+
+def test_predict_page_classifies_many_headlines_least_confident_first(lab_env):
+    at = open_page("3_Predict.py")
+    at.selectbox(key="predict_run").set_value(lab_env["news"]).run()
+    headlines = ["Bank profits rise as stocks rally", "New album from pop star tops charts", "Virus study in hospital"]
+    at.text_area(key="predict_batch_text").input("\n".join(headlines) + "\n\n").run()
+    table = frame(at, "headline", "label", "confidence", "runner-up")
+    assert table["headline"].tolist() == headlines and set(table["label"]) <= set(news.CLASS_NAMES)
+    assert (table["confidence"] >= table["runner-up probability"]).all()
+    at.toggle(key="predict_batch_least").set_value(True).run()
+    assert frame(at, "headline", "confidence")["confidence"].is_monotonic_increasing
+    at.text_area(key="predict_batch_text").input("\n".join(f"headline {i}" for i in range(201))).run()
+    assert any("at most 200" in t for t in texts(at.warning))
+
+
+def test_predict_page_steers_drawings_from_8x8_digits_to_the_best_mnist_run(lab_env):
+    at = open_page("3_Predict.py")
+    at.selectbox(key="predict_run").set_value(lab_env["digits"]).run()
+    assert any("too coarse for drawings" in t for t in texts(at.warning))
+    link = next(p for p in at.get("page_link") if "MNIST CNN" in p.proto.label)
+    assert "dataset=mnist" in link.proto.query_string and "model=cnn" in link.proto.query_string
+    store = lab_env["store"]
+    mnist = store.create_run(make_config(dataset="mnist", model="cnn", epochs=1), status="done")
+    try:
+        store.save_result(mnist, {"test_acc": 0.99})
+        (store.run_dir(mnist) / "best.pt").write_bytes(b"not loaded by this test")
+        at = open_page("3_Predict.py")
+        at.selectbox(key="predict_run").set_value(lab_env["digits"]).run()
+        at.button(key="predict_use_mnist").click().run()
+        assert at.session_state["predict_run"] == mnist
+    finally:
+        store.delete_run(mnist)
+
+
 def test_predict_page_with_an_image_run(lab_env):
     at = open_page("3_Predict.py")
     at.selectbox(key="predict_run").set_value(lab_env["digits"]).run()

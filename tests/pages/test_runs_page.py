@@ -111,3 +111,11 @@ def test_an_early_stop_is_explained_with_a_full_bar_and_the_kept_epoch_marked(ho
     assert len(kept_lines) == 2  # on the loss and on the accuracy curve
     at = open_page("2_Runs.py", run=run_id)
     assert any(t.startswith(expected) for t in texts(at.info))
+
+
+def test_learners_get_the_viewer_toolbar_without_deploy():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"
