@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.access import AccessError, check_server_path
+from engine.access import AccessError, check_server_path, max_tables_per_owner
 from engine.data import DATASETS
 from engine.data.download import DataMissingError
 from engine.paths import safe_child
@@ -102,8 +102,10 @@ def dataset_card(name: str, spec, home: Path) -> None:
                                  help=f"the files `python -m engine fetch {name} --from DIR` takes from DIR")
         if files and c3.button("Use the uploaded files", key=f"home_upload_go_{name}"):
             folder = save_uploads(home, name, files)
+            quota = {} if not spec.addable or permissions.is_teacher() else {  # tables students add: capped
+                "owner": state.owner_id(), "max_tables": max_tables_per_owner(home)}
             try:
-                fetched = fetch_with_progress(spec, home, from_dir=folder)
+                fetched = fetch_with_progress(spec, home, from_dir=folder, **quota)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
         if fetched and spec.ready(home):

@@ -20,6 +20,7 @@ KNOWN_VECTORS = ("", "none", "glove", "w2v")
 MAX_IMAGE_SIDE = 512  # pixels per side of an image run's input (MNIST: 28)
 MAX_SPEC_SIZE = 2_000_000  # any other size a checkpoint declares (a vocabulary, an input width)
 MAX_EMBEDDING_DIM = 4096
+DEFAULT_MAX_TABLES = 5
 
 
 class AccessError(PermissionError):
@@ -109,3 +110,14 @@ def check_spec(spec: dict, featurizer_spec: dict) -> None:
     for key, actual in featurizer_spec.items():
         if key in spec and _sizes(actual) and _sizes(spec[key]) != _sizes(actual):
             raise ValueError(f"it declares {key}={spec[key]!r}, its featurizer gives {actual!r}")
+
+
+def max_tables_per_owner(home=None) -> int:
+    """Tables one browser session may add (`max_tables_per_owner` in settings.json or NNLAB_MAX_TABLES_PER_OWNER;
+    default 5). The command line is not capped."""
+    from engine.jobs.settings import settings
+
+    try:
+        return max(0, int(settings(home).get("max_tables_per_owner", DEFAULT_MAX_TABLES)))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_TABLES

@@ -1,10 +1,11 @@
 """Predict: try a trained run on your own input and see what the model saw."""
 
 import hashlib
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
-from engine import atomic
 from engine.jobs.store import FINISHED
 from engine.paths import safe_child
 from engine.predict.predictor import Predictor
@@ -35,13 +36,12 @@ def checkpoint_mtime(run_id: str) -> float | None:
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
 def load_uploaded(home: str, name: str, digest: str, _data: bytes) -> Predictor:
-    """An uploaded checkpoint, stored under the data home (only its base name is kept) and loaded with
-    weights_only=True: a file that would run code is refused."""
-    folder = state.home() / "uploads" / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = safe_child(folder, f"{digest[:12]}-{name}")
-    atomic.write_bytes(path, _data)
-    return Predictor.from_checkpoint(path, home)
+    """An uploaded checkpoint, written to a temporary folder removed once it is loaded (only its base name is
+    kept) and loaded with weights_only=True: a file that would run code is refused."""
+    with tempfile.TemporaryDirectory(prefix="nnlab-upload-") as folder:
+        path = safe_child(Path(folder), f"{digest[:12]}-{name}")
+        path.write_bytes(_data)
+        return Predictor.from_checkpoint(path, home)
 
 
 store = state.store()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from engine.paths import datasets_dir
 
 MAX_BYTES = 50 * 2**20  # the same limit as server.maxUploadSize in .streamlit/config.toml
 MIN_ROWS = 10
+OWNERS_FILE = "owners.json"  # table -> the browser session that added it (quota per owner)
 MAX_AUTO_CLASSES = 20
 MAX_CLASSES = 100
 SEPARATORS = ",;\t|"
@@ -147,8 +149,26 @@ def _store(home, src: Path) -> str:
     return name
 
 
-def fetch(home=None, from_dir: str | Path | None = None, progress=None) -> Path:
-    """Check and add a CSV file (FILE, or every *.csv in DIR). All files are checked before any is stored."""
+def table_owners(home=None) -> dict[str, str]:
+    """Who added each table from a browser session (tables added on the command line have no entry)."""
+    try:
+        owners = json.loads((folder(home) / OWNERS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in owners.items()} if isinstance(owners, dict) else {}
+
+
+def _check_quota(home, owner: str, adding: int, limit: int) -> None:
+    mine = [t for t, o in table_owners(home).items() if o == owner and t in tables(home)]
+    if len(mine) + adding > limit:
+        raise ValueError(f"you have added {len(mine)} table(s) and at most {limit} per person are kept "
+                         "(max_tables_per_owner). Fix: ask the teacher to remove one of yours, or to raise the limit")
+
+
+def fetch(home=None, from_dir: str | Path | None = None, progress=None, owner: str | None = None,
+          max_tables: int | None = None) -> Path:
+    """Check and add a CSV file (FILE, or every *.csv in DIR). All files are checked before any is stored.
+    With `owner` (a browser session) and `max_tables`, that owner keeps at most `max_tables` tables."""
     if from_dir is None:
         raise DataMissingError("a CSV table has no download. Fix: upload it on the Home page, or "
                                "`python -m engine fetch csv --from FILE.csv`")
@@ -160,8 +180,12 @@ def fetch(home=None, from_dir: str | Path | None = None, progress=None) -> Path:
         raise DataMissingError(f"{src} holds no .csv file. Fix: give a file whose name ends in .csv")
     for path in files:
         read_checked(path)
+    if owner is not None and max_tables is not None:
+        _check_quota(home, owner, len(files), max_tables)
     for i, path in enumerate(files):
-        _store(home, path)
+        name = _store(home, path)
+        if owner is not None:
+            atomic.write_text(folder(home) / OWNERS_FILE, json.dumps({**table_owners(home), name: owner}))
         if progress:
             progress(i + 1, len(files))
     return folder(home)

@@ -8,7 +8,8 @@ import os
 
 from engine.paths import data_home
 
-KEYS = ("max_concurrent", "backend", "ray_address", "max_active_per_owner", "max_run_minutes")
+KEYS = ("max_concurrent", "backend", "ray_address", "max_active_per_owner", "max_run_minutes",
+        "max_tables_per_owner")
 DEFAULT_MAX_ACTIVE_PER_OWNER = 2
 DEFAULT_MAX_RUN_MINUTES = 60.0
 

@@ -97,3 +97,22 @@ def test_a_training_run_on_secret_word2vec_stores_and_prints_no_secret(home, tmp
     assert runs, "the run was recorded"
     assert all(SECRET not in json.dumps(r, default=str) for r in runs)
     assert any("not a word2vec file" in str(r.get("error")) for r in runs)
+
+
+def test_the_table_quota_counts_one_owners_tables_and_never_caps_the_command_line(home, tmp_path, monkeypatch):
+    from engine.access import max_tables_per_owner
+
+    monkeypatch.setenv("NNLAB_MAX_TABLES_PER_OWNER", "2")
+    assert max_tables_per_owner(home) == 2
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"t{i}.csv")
+        paths[-1].write_text("x,y\n" + "".join(f"{j + i},{j % 3}\n" for j in range(12)))
+    for path in paths[:2]:
+        csvdata.fetch(home, from_dir=path, owner="alice", max_tables=2)
+    with pytest.raises(ValueError, match="at most 2 per person"):
+        csvdata.fetch(home, from_dir=paths[2], owner="alice", max_tables=2)
+    csvdata.fetch(home, from_dir=paths[2], owner="bob", max_tables=2)
+    csvdata.fetch(home, from_dir=paths[3])  # the command line (the administrator): no owner, no cap
+    assert csvdata.tables(home) == ["t0", "t1", "t2", "t3"]
+    assert csvdata.table_owners(home) == {"t0": "alice", "t1": "alice", "t2": "bob"}

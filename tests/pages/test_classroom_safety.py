@@ -142,3 +142,59 @@ def test_the_tuning_page_launcher_refuses_a_traversing_name(home, tmp_path):
     with pytest.raises(ValueError):
         tuning.launch(str(home), ["true"], "../../evil")
     assert not (home.parent / "evil.log").exists() and not (home / "evil.log").exists()
+
+
+def table_bytes(seed: int) -> bytes:
+    return ("x,y\n" + "".join(f"{i + seed},{(i * 7 + seed) % 5}\n" for i in range(20))).encode()
+
+
+def upload_table(at, name: str, seed: int):
+    at.file_uploader(key="home_upload_csv").set_value([(name, table_bytes(seed), "text/csv")]).run()
+    at.button(key="home_upload_go_csv").click().run()
+    return at
+
+
+def test_tables_students_add_count_against_a_quota(home, monkeypatch, no_password):
+    from engine.data import csvdata
+
+    monkeypatch.setenv("NNLAB_MAX_TABLES_PER_OWNER", "1")
+    at = upload_table(open_page(), "first.csv", 1)
+    assert not at.error and csvdata.tables(home) == ["first"]
+    at = upload_table(at, "second.csv", 2)
+    errors = " ".join(texts(at.error))
+    assert "at most 1 per person" in errors and "Fix" in errors
+    assert csvdata.tables(home) == ["first"]  # nothing stored was lost, nothing added
+    other = upload_table(open_page(), "third.csv", 3)  # another session has its own quota
+    assert not other.error and csvdata.tables(home) == ["first", "third"]
+    assert not list(home.glob(".upload-*"))  # the uploaded files' temporary folders are gone
+
+
+def crafted_checkpoint(source: str) -> bytes:
+    """A news MLP checkpoint on GloVe whose featurizer source was changed to `source`."""
+    import io
+
+    import torch
+
+    from engine.features import MeanVectors
+    from engine.models import build_model
+
+    cfg = make_config(dataset="news", model="mlp", features="glove", model_args={"layers": 1, "width": 8})
+    spec = {"input_dim": 50, "num_outputs": 4, "classes": ["business", "science/tech", "entertainment", "health"],
+            "task": "classification", "dataset": "news", "kind": "text"}
+    state = {**MeanVectors("glove").state(), "source": source}
+    buf = io.BytesIO()
+    torch.save({"format": 1, "model": build_model("mlp", cfg.model_args, spec).state_dict(), "config": cfg.to_dict(),
+                "featurizer": state, "spec": spec, "epoch": 1}, buf)
+    return buf.getvalue()
+
+
+def test_an_uploaded_checkpoint_naming_a_server_file_is_refused_and_not_kept(home, tmp_path, no_password):
+    secret = tmp_path / "secrets.toml"
+    secret.write_text('teacher_password = "s3cret-XYZ"\n')
+    at = open_page("3_Predict.py")
+    at.segmented_control(key="predict_source").set_value("A checkpoint file").run()
+    at.file_uploader(key="predict_upload").set_value(
+        ("crafted.pt", crafted_checkpoint(f"word2vec:{secret}"), "application/octet-stream")).run()
+    errors = " ".join(texts(at.error))
+    assert "does not offer" in errors and "s3cret-XYZ" not in errors
+    assert not (home / "uploads").exists()
