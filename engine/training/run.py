@@ -49,12 +49,15 @@ STOP_STATUS = {"cancelled": "stopped", "diverged": "diverged"}
 
 
 def execute(store: RunStore, run_id: str, extra_callbacks: Sequence[Callback] = (), threads: int | None = None,
-            data: Prepared | None = None) -> dict:
+            data: Prepared | None = None, device: str | None = None) -> dict:
     """Train run `run_id` to its end; returns the summary also stored in its results.
     Errors never escape: the run ends `failed` with a message that names the fix.
     `store` is a RunStore or anything with the methods used here (the Ray backend's proxy); `data` is the
-    prepared data when it comes from elsewhere (through Ray's object store), else it is read from store.home."""
+    prepared data when it comes from elsewhere (through Ray's object store), else it is read from store.home;
+    `device` replaces the config's (the Ray dispatcher's choice for `auto`: the resources it reserved)."""
     row = store.get_run(run_id)
+    if device:
+        row = {**row, "config": {**row["config"], "device": device}}
     if threads:
         torch.set_num_threads(threads)
     folder = store.run_dir(run_id)

@@ -123,3 +123,64 @@ def test_a_run_past_the_time_limit_has_its_task_ended_and_is_stopped_with_the_re
     hub.tick()
     run = hub.store.get_run(run_id)
     assert run["status"] == "stopped" and run["error"].startswith("stopped after the 1-minute limit")
+
+
+# --- where a run can go (engine/jobs/ray/placement.py) -------------------------------------------------------
+def node(cpus, gpus=0, alive=True):
+    return {"Alive": alive, "Resources": {"CPU": float(cpus), **({"GPU": float(gpus)} if gpus else {})}}
+
+
+def test_auto_takes_a_gpu_where_the_cluster_has_one_and_gpu_tasks_get_a_fresh_worker():
+    from engine.jobs.ray.placement import place_run
+
+    assert place_run("auto", 2, [node(8), node(4, gpus=1)]) == \
+        {"device": "cuda", "num_cpus": 2, "num_gpus": 1, "max_calls": 1}
+    assert place_run("auto", 2, [node(8), node(4, gpus=1, alive=False)]) == \
+        {"device": "cpu", "num_cpus": 2, "num_gpus": 0, "max_calls": 0}
+    assert place_run("cpu", 1, [node(4, gpus=1)])["num_gpus"] == 0  # a cpu run never touches the GPU
+
+
+@pytest.mark.parametrize("device, cpus, nodes, message", [
+    ("cuda", 1, [node(8), node(8, gpus=1, alive=False)], "no node of the Ray cluster has a GPU"),
+    ("cuda", 4, [node(8), node(2, gpus=1)], "no node of the Ray cluster has a GPU"),
+    ("cpu", 16, [node(8), node(4)], "no node of the Ray cluster has 16 CPUs"),
+    ("mps", 1, [node(8)], "device=mps cannot run on a Ray cluster"),
+])
+def test_a_run_no_node_can_take_is_refused_with_the_fix(device, cpus, nodes, message):
+    from engine.config.options import ConfigError
+    from engine.jobs.ray.placement import place_run
+
+    with pytest.raises(ConfigError, match=message) as err:
+        place_run(device, cpus, nodes)
+    assert "Fix:" in str(err.value)
+
+
+def test_the_hub_fails_a_run_no_node_can_take_at_once_and_reserves_a_gpu_for_auto(home, monkeypatch):
+    hub = new_hub(home)
+    store = hub.store
+    options, calls = [], []
+
+    class Remote:
+        def __init__(self, max_calls):
+            self.max_calls = max_calls
+
+        def options(self, **kwargs):
+            options.append({"max_calls": self.max_calls, **kwargs})
+            return self
+
+        def remote(self, *args):
+            calls.append(args)
+            return object()
+
+    monkeypatch.setattr(ray_hub.ray, "remote", lambda **kw: (lambda fn: Remote(kw["max_calls"])))
+    monkeypatch.setattr(ray_hub.ray, "get_runtime_context", lambda: type("C", (), {"current_actor": None})())
+    monkeypatch.setattr(hub, "_data", lambda cfg: "data-ref")
+    monkeypatch.setattr(ray_hub.ray, "nodes", lambda: [node(4)])
+    cuda = store.create_run(make_config(dataset="digits", device="cuda"), backend="ray")
+    hub._start(store.get_run(cuda))
+    run = store.get_run(cuda)
+    assert run["status"] == "failed" and "no node of the Ray cluster has a GPU" in run["error"] and not calls
+    monkeypatch.setattr(ray_hub.ray, "nodes", lambda: [node(4), node(4, gpus=1)])
+    auto = store.create_run(make_config(dataset="digits", device="auto"), backend="ray")
+    hub._start(store.get_run(auto))
+    assert options[-1]["num_gpus"] == 1 and options[-1]["max_calls"] == 1 and calls[-1][-1] == "cuda"

@@ -2,7 +2,8 @@
 
 It is the Ray backend's supervisor and the only writer of the RunStore and run folders for Ray runs:
 
-- a dispatcher thread starts each queued run as a Ray task (CPUs, a GPU for `device=cuda`), with the
+- a dispatcher thread starts each queued run as a Ray task (CPUs, a GPU for cuda and for `auto` on a cluster
+  with a GPU node; a run no node can take fails at once, engine/jobs/ray/placement.py), with the
   prepared data in the object store and the checkpoint bytes it resumes from, and watches the tasks:
   a task lost with its node or worker marks the run `interrupted`; a cancel that the run does not
   answer within CANCEL_GRACE seconds is enforced with `ray.cancel`;
@@ -28,6 +29,7 @@ from engine import atomic
 from engine.config.run_config import RunConfig
 from engine.jobs.local import POLL_SECONDS
 from engine.jobs.queue import fair_order
+from engine.jobs.ray.placement import place_run
 from engine.jobs.settings import settings
 from engine.jobs.store import RunStore
 
@@ -151,17 +153,21 @@ class Hub:
 
         run_id = run["id"]
         cfg = RunConfig.from_dict(run["config"])
+        cpus = max(1, int(settings(self.home).get("ray_cpus_per_run", 1)))
         try:
+            where = place_run(cfg.device, cpus, ray.nodes())  # no node can take it: it fails now, not never starts
             data, files = self._data(cfg), self._files(run)
         except Exception as exc:  # e.g. the dataset is not fetched: the run fails with the fix, as locally
             self.store.transition(run_id, ["queued"], status="failed", error=_explain(exc), finished=time.time())
             return
-        cpus = max(1, int(settings(self.home).get("ray_cpus_per_run", 1)))
-        self._task = getattr(self, "_task", None) or ray.remote(run_task)
-        task = self._task.options(num_cpus=cpus, num_gpus=1 if cfg.device == "cuda" else 0,
-                                            max_retries=0, name=f"nnlab-run-{run_id}", scheduling_strategy="SPREAD")
+        device, max_calls = where.pop("device"), where.pop("max_calls")
+        self._remotes = getattr(self, "_remotes", None) or {}  # one remote function per max_calls (not an option)
+        if max_calls not in self._remotes:
+            self._remotes[max_calls] = ray.remote(max_calls=max_calls)(run_task)
+        task = self._remotes[max_calls].options(**where, max_retries=0, name=f"nnlab-run-{run_id}",
+                                                scheduling_strategy="SPREAD")
         me = ray.get_runtime_context().current_actor
-        self.tasks[run_id] = task.remote(me, run_id, data, files, cpus)
+        self.tasks[run_id] = task.remote(me, run_id, data, files, cpus, device)
 
     def _data(self, cfg: RunConfig) -> ray.ObjectRef:
         """The prepared data (features, targets, spec) in the object store, prepared here from this data home.

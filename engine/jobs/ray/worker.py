@@ -109,8 +109,9 @@ class FolderSync(Callback):
         self.store.sync(self.run_id)
 
 
-def run_task(hub, run_id: str, data, files: dict[str, bytes], threads: int) -> dict:
-    """One run on whatever node Ray picked. Returns execute's summary (the Hub reads the store)."""
+def run_task(hub, run_id: str, data, files: dict[str, bytes], threads: int, device: str | None = None) -> dict:
+    """One run on whatever node Ray picked, on `device` (what the Hub reserved for it). Returns execute's
+    summary (the Hub reads the store)."""
     from engine.training.run import execute
 
     if not ray.get(hub.claim.remote(run_id, node_label(), os.getpid())):
@@ -121,6 +122,7 @@ def run_task(hub, run_id: str, data, files: dict[str, bytes], threads: int) -> d
     try:
         store = HubStore(hub, scratch)
         store.receive(files)
-        return execute(store, run_id, extra_callbacks=[FolderSync(store, run_id)], threads=threads, data=data)
+        return execute(store, run_id, extra_callbacks=[FolderSync(store, run_id)], threads=threads, data=data,
+                       device=device)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
