@@ -1,7 +1,8 @@
 """Trainer with the RunStore reporter and every callback a real run uses, vs a bare PyTorch loop.
 
-Same model, data, seed, batches and epochs; the two alternate REPEATS times (order flipped each
-round) and each round gives one trainer/bare ratio. Prints `overhead ratio = X.XX`: the median of
+Same model, data, seed, batches and epochs; the Trainer also runs with the layer-health callback every
+run has (engine/training/layer_health.py; target <= 1.10x the bare loop). The variants alternate REPEATS
+times (order flipped each round) and each round gives one trainer/bare ratio. Prints `overhead ratio = X.XX`: the median of
 those paired ratios (robust to load that drifts on a shared machine), plus the ratio of the medians
 (target ≤ 1.05 for both), and the ratio of CPU seconds, which other processes disturb less.
 """
@@ -22,6 +23,7 @@ from engine.jobs.store import RunStore
 from engine.models import build_model
 from engine.training.batching import TensorBatches
 from engine.training.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
+from engine.training.layer_health import LayerHealth
 from engine.training.trainer import Trainer
 
 EPOCHS, BATCH, REPEATS = 6, 64, 5
@@ -58,7 +60,7 @@ def bare(data, spec) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def ours(data, spec, home: Path) -> tuple[float, float]:
+def ours(data, spec, home: Path, health: bool = False) -> tuple[float, float]:
     _, x, y, xv, yv, _ = data
     model, opt, gen = make(spec)
     store = RunStore(home)
@@ -68,6 +70,8 @@ def ours(data, spec, home: Path) -> tuple[float, float]:
     valid = TensorBatches(xv, yv, 1024)
     callbacks = [NanGuard(), StoreReporter(store, run_id, every=max(1, len(train) // 10)), CancelWatcher(store, run_id),
                  EarlyStopping(patience=10**6), Checkpointer(folder, {"config": {}}, batch_generator=gen)]
+    if health:  # what every run adds since issue 29: layer health written to the store each epoch
+        callbacks.append(LayerHealth(lambda rows: store.log_layers(run_id, rows)))
     trainer = Trainer(model, opt, callbacks=callbacks)
     t0, c0 = time.perf_counter(), time.process_time()
     trainer.fit(train, valid, EPOCHS)
@@ -82,25 +86,29 @@ def main() -> None:
         spec = data[5]
         print(f"data: {data[0]} ({len(data[2])} training examples), mlp, batch {BATCH}, {EPOCHS} epochs, "
               f"{REPEATS} alternating repeats")
-        t_bare, t_ours = [], []
+        t_bare, t_ours, t_health = [], [], []
         for i in range(REPEATS):
-            if i % 2:  # flip the order every round: neither side always runs first
-                t_ours.append(ours(data, spec, home))
-                t_bare.append(bare(data, spec))
-            else:
-                t_bare.append(bare(data, spec))
-                t_ours.append(ours(data, spec, home))
-        wall_b, wall_o = [w for w, _ in t_bare], [w for w, _ in t_ours]
-        cpu_b, cpu_o = [c for _, c in t_bare], [c for _, c in t_ours]
+            runs = [lambda: t_bare.append(bare(data, spec)), lambda: t_ours.append(ours(data, spec, home)),
+                    lambda: t_health.append(ours(data, spec, home, health=True))]
+            for run in runs[::-1] if i % 2 else runs:  # flip the order every round: no side always runs first
+                run()
+        wall_b, wall_o, wall_h = ([w for w, _ in t] for t in (t_bare, t_ours, t_health))
+        cpu_b, cpu_o, cpu_h = ([c for _, c in t] for t in (t_bare, t_ours, t_health))
         paired = [o / b for o, b in zip(wall_o, wall_b, strict=True)]
+        paired_h = [h / b for h, b in zip(wall_h, wall_b, strict=True)]
         print("bare loop  wall s:", " ".join(f"{t:.2f}" for t in wall_b), f"(median {statistics.median(wall_b):.2f})")
         print("Trainer    wall s:", " ".join(f"{t:.2f}" for t in wall_o), f"(median {statistics.median(wall_o):.2f})")
+        print("+ health   wall s:", " ".join(f"{t:.2f}" for t in wall_h), f"(median {statistics.median(wall_h):.2f})")
         print("paired wall ratios:", " ".join(f"{r:.3f}" for r in paired))
+        print("paired wall ratios with layer health:", " ".join(f"{r:.3f}" for r in paired_h))
         print(f"ratio of wall medians = {statistics.median(wall_o) / statistics.median(wall_b):.3f}")
         # CPU seconds of this process: insensitive to other processes on a shared machine, but blind to
         # time spent waiting on the disk (the checkpoint fsync), which the wall ratio includes
         print(f"CPU-time ratio (medians) = {statistics.median(cpu_o) / statistics.median(cpu_b):.3f}")
+        print(f"CPU-time ratio with layer health (medians) = {statistics.median(cpu_h) / statistics.median(cpu_b):.3f}")
         print(f"overhead ratio = {statistics.median(paired):.2f}")
+        print(f"overhead ratio with layer health = {statistics.median(paired_h):.2f} (target <= 1.10)")
+
 
 if __name__ == "__main__":
     main()

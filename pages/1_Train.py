@@ -104,6 +104,7 @@ if not run_id:  # after a reload: follow this session's newest active run, if an
 with live_box:
     if run_id:
         live.live_run(run_id)
+        inside_view.run_inside(state.store(), run_id, key="train_inside")
     else:
         st.info("No run started from this page yet. Press **Start training**: its loss and accuracy curves "
                 "appear here, epoch by epoch.")

@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 ARCH_META = "architecture"  # layout.meta of the architecture diagram (pages tell it from the live charts)
+HEALTH_META = "layer_health"  # layout.meta of the layer-health figures
 ARCH_MAX_BOXES = 40
 BOX_COLORS = {"params": "#2563eb", "frozen": "#9ca3af", "none": "#e5e7eb"}
 
@@ -64,4 +65,91 @@ def architecture_figure(summary: dict) -> go.Figure:
                       xaxis={"visible": False, "range": [-0.55, 0.55]},
                       yaxis={"visible": False, "range": [-len(boxes) + 0.4, 0.6]},
                       plot_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+# --- layer health (engine/training/layer_health.py rows) --------------------------------------
+LAYER_STATS = {"grad_norm": "gradient norm", "weight_norm": "weight norm", "update_ratio": "update / weight ratio",
+               "act_mean": "activation mean", "act_std": "activation std", "dead": "dead ReLU units (share)",
+               "saturated": "saturated units (share)"}
+LOG_STATS = ("grad_norm", "weight_norm", "update_ratio")  # span orders of magnitude: drawn as log10
+MAX_PANELS = 16
+
+
+def layer_frame(rows: list[dict]) -> pd.DataFrame:
+    """One row per (epoch, layer); `label` is "layer (Type)"; layers keep the model's order (`order`)."""
+    cols = ["epoch", "layer", "type", "label", "order", "params", *LAYER_STATS]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame([{k: r.get(k) for k in cols if k not in ("label", "order")} for r in rows])
+    order = {name: i for i, name in enumerate(dict.fromkeys(frame["layer"]))}
+    frame["order"] = frame["layer"].map(order)
+    frame["label"] = frame["layer"] + " (" + frame["type"] + ")"
+    for stat in LAYER_STATS:
+        frame[stat] = pd.to_numeric(frame[stat], errors="coerce")
+    return frame[cols]
+
+
+def _log(values: pd.Series) -> pd.Series:
+    return values.where(values > 0).map(lambda v: math.log10(v) if v == v else v)
+
+
+def layer_heatmap(frame: pd.DataFrame, stat: str) -> go.Figure:
+    """Layers (rows, input at the top) x epochs (columns), coloured by `stat` (log10 for the norms)."""
+    table = frame.pivot_table(index="order", columns="epoch", values=stat, aggfunc="last", dropna=False)
+    table = table.reindex(index=sorted(frame["order"].unique()), columns=sorted(frame["epoch"].unique()))
+    labels = frame.drop_duplicates("order").set_index("order")["label"]
+    z = table.apply(_log) if stat in LOG_STATS else table
+    title = ("log10 " if stat in LOG_STATS else "") + LAYER_STATS[stat]
+    fig = go.Figure(go.Heatmap(z=z.values, x=[int(e) for e in table.columns], y=[labels[i] for i in table.index],
+                               colorscale="Viridis", colorbar={"title": {"text": title}},
+                               customdata=table.values,
+                               hovertemplate="%{y}<br>epoch %{x}<br>" + LAYER_STATS[stat] + " %{customdata:.3g}"
+                                             "<extra></extra>"))
+    fig.update_layout(meta=HEALTH_META, height=max(220, 26 * len(table) + 110), margin={"l": 10, "r": 10, "t": 40, "b": 40},
+                      title={"text": f"{LAYER_STATS[stat].capitalize()} per layer and epoch"},
+                      xaxis={"title": "epoch", "dtick": 1}, yaxis={"autorange": "reversed"})
+    return fig
+
+
+def _grid(n: int, cols: int = 4) -> tuple[int, int]:
+    return max(1, math.ceil(n / cols)), min(cols, max(1, n))
+
+
+def layer_multiples(frame: pd.DataFrame, stat: str) -> go.Figure:
+    """One small panel per layer (at most MAX_PANELS): `stat` over the epochs, on a shared y axis."""
+    from plotly.subplots import make_subplots
+
+    labels = list(frame.sort_values("order")["label"].drop_duplicates())[:MAX_PANELS]
+    rows, cols = _grid(len(labels))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels, shared_yaxes=True, vertical_spacing=0.12)
+    for i, label in enumerate(labels):
+        part = frame[frame["label"] == label].sort_values("epoch")
+        fig.add_trace(go.Scatter(x=part["epoch"], y=part[stat], mode="lines+markers", name=label, showlegend=False,
+                                 line={"color": "#2563eb"}), row=i // cols + 1, col=i % cols + 1)
+    if stat in LOG_STATS:
+        fig.update_yaxes(type="log")
+    fig.update_annotations(font_size=11)
+    fig.update_layout(meta=HEALTH_META, height=170 * rows + 40, margin={"l": 10, "r": 10, "t": 40, "b": 20})
+    return fig
+
+
+def histogram_figure(rows: list[dict], kind: str = "weight") -> go.Figure:
+    """Small multiples of the stored `kind` ("weight" or "grad") histograms of one epoch, a panel per layer."""
+    from plotly.subplots import make_subplots
+
+    rows = [r for r in rows if r.get(f"{kind}_hist")][:MAX_PANELS]
+    n_rows, cols = _grid(len(rows))
+    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=[f"{r['layer']} ({r['type']})" for r in rows],
+                        vertical_spacing=0.14)
+    for i, r in enumerate(rows):
+        h = r[f"{kind}_hist"]
+        width = (h["hi"] - h["lo"]) / len(h["counts"])
+        centers = [h["lo"] + width * (j + 0.5) for j in range(len(h["counts"]))]
+        fig.add_trace(go.Bar(x=centers, y=h["counts"], width=width, showlegend=False,
+                             marker_color="#2563eb" if kind == "weight" else "#ea580c"),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(meta=HEALTH_META, height=170 * n_rows + 40, margin={"l": 10, "r": 10, "t": 40, "b": 20},
+                      bargap=0)
     return fig

@@ -23,3 +23,40 @@ def architecture(summary: dict, key: str = "train_architecture") -> None:
                                  width="stretch", config={"displayModeBar": False})
         if summary.get("note"):
             st.caption(summary["note"])
+
+
+def layer_health(rows: list[dict], key: str) -> None:
+    """A run's layer health: a layer x epoch heatmap and small multiples of one statistic, and the weight and
+    gradient histograms of a chosen epoch (`key`: the widget-key prefix of this page)."""
+    if not rows:
+        st.caption("Layer health appears here after the first epoch (closed-form models have none).")
+        return
+    frame = inside_charts.layer_frame(rows)
+    left, right = st.columns([2, 3])
+    stat = left.selectbox("Statistic", list(inside_charts.LAYER_STATS), format_func=inside_charts.LAYER_STATS.get,
+                          key=f"{key}_stat", help="gradient norm: how much each layer is told to change; a layer "
+                          "near the input whose gradient is orders of magnitude below the others barely learns "
+                          "(the vanishing gradient)")
+    view = right.radio("View", ["heatmap", "small multiples"], horizontal=True, key=f"{key}_view")
+    if view == "heatmap":
+        st.plotly_chart(inside_charts.layer_heatmap(frame, stat), key=f"{key}_heatmap")
+    else:
+        st.plotly_chart(inside_charts.layer_multiples(frame, stat), key=f"{key}_multiples")
+    epochs = sorted(frame["epoch"].unique().tolist())
+    epoch = epochs[-1] if len(epochs) == 1 else st.select_slider("Histograms of epoch", epochs, value=epochs[-1],
+                                                                  key=f"{key}_epoch")
+    kind = st.radio("Histogram of", ["weight", "grad"], horizontal=True, key=f"{key}_hist_kind",
+                    format_func={"weight": "weights", "grad": "gradients (last sampled step)"}.get)
+    st.plotly_chart(inside_charts.histogram_figure([r for r in rows if r["epoch"] == epoch], kind),
+                    key=f"{key}_hist")
+    st.caption("Recorded by the run's worker on a few sampled training steps per epoch. Update / weight ratio: how "
+               "far one optimizer step moves a layer's weights relative to their size (around 1e-3 is healthy).")
+
+
+def run_inside(store, run_id: str, key: str) -> None:
+    """An expander with what the run recorded about its layers (nothing when it recorded none yet)."""
+    rows = store.layers(run_id)
+    if not rows:
+        return
+    with st.expander("Inside the network: layer health per epoch", icon=":material/monitor_heart:"):
+        layer_health(rows, key)

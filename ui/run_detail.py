@@ -15,7 +15,7 @@ from engine.jobs.store import ACTIVE
 from engine.jobs.tracker import TagError
 from engine.training.checkpoint import CheckpointError
 from engine.training.devices import available_devices
-from ui import charts, export_panel, permissions, query_config, state
+from ui import charts, export_panel, inside_view, permissions, query_config, state
 from ui.config_form import best_checkpoint_label
 from ui.live import STATUS_TEXT, references_for, run_kept_epoch, stop_text
 from ui.tables import misclassified_frame
@@ -49,6 +49,7 @@ def render(rows: list[dict]) -> None:
                            key="runs_detail_acc")
         st.caption("Train (blue) and validation (orange) after each epoch; the thin blue line is the running "
                    "average of the training loss over batches.")
+    inside_view.run_inside(store, run_id, key="runs_inside")
     if result.get("confusion_matrix"):
         _classification(run, result)
     _pictures(store, run)

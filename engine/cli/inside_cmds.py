@@ -1,9 +1,11 @@
-"""Seeing inside a network: `summary` (the layer table of some settings, before training)."""
+"""Seeing inside a network: `summary` (the layer table of some settings, before training) and `layers` (a run's
+layer health per epoch)."""
 
 from __future__ import annotations
 
 from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args
+from engine.jobs.store import RunStore
 
 
 def register(sub) -> None:
@@ -12,6 +14,14 @@ def register(sub) -> None:
     add_run_flags(p)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=run_summary)
+
+    la = sub.add_parser("layers", help="a run's layer health per epoch: weight and gradient norms, update/weight "
+                                       "ratio, activation mean and std, dead or saturated units")
+    la.add_argument("run_id")
+    la.add_argument("--epoch", type=int, default=None, help="only this epoch")
+    la.add_argument("--histograms", action="store_true", help="also the 30-bin weight and gradient histograms")
+    la.add_argument("--json", action="store_true", help="one JSON line per (epoch, layer)")
+    la.set_defaults(func=run_layers)
 
 
 def run_summary(args) -> int:
@@ -31,3 +41,29 @@ def run_summary(args) -> int:
     if summary.get("note"):
         print(summary["note"])
     return 0
+
+
+def run_layers(args) -> int:
+    store = RunStore(args.home)
+    store.get_run(args.run_id)  # RunNotFound names the fix
+    rows = [r for r in store.layers(args.run_id) if args.epoch is None or r["epoch"] == args.epoch]
+    if not args.histograms:
+        rows = [{k: v for k, v in r.items() if not k.endswith("_hist")} for r in rows]
+    if args.json:
+        for row in rows:
+            emit(row, True)
+        return 0
+    if not rows:
+        print("no layer health recorded for this run (yet): it is written at the end of each epoch")
+        return 0
+    print(f"{'epoch':>5} {'layer':<36} {'weight norm':>11} {'grad norm':>10} {'upd/w':>9} {'act mean':>9} "
+          f"{'act std':>8} {'dead':>6} {'satur.':>6}")
+    for r in rows:
+        cells = [_cell(r.get(k), w) for k, w in (("weight_norm", 11), ("grad_norm", 10), ("update_ratio", 9),
+                                               ("act_mean", 9), ("act_std", 8), ("dead", 6), ("saturated", 6))]
+        print(f"{r['epoch']:>5} {r['layer']:<36} " + " ".join(cells))
+    return 0
+
+
+def _cell(value, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.3g}"

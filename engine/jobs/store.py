@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import secrets
 import shutil
 import sqlite3
@@ -63,6 +64,13 @@ CREATE TABLE IF NOT EXISTS results (
     run_id TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS layer_stats (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    layer TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS layer_stats_run ON layer_stats(run_id, epoch);
 CREATE TABLE IF NOT EXISTS annotations (
     run_id TEXT PRIMARY KEY,
     tags TEXT NOT NULL DEFAULT '[]',
@@ -241,7 +249,8 @@ class RunStore:
 
     def delete_run(self, run_id: str) -> None:
         with self._tx() as db:
-            for table, col in (("metrics", "run_id"), ("results", "run_id"), ("annotations", "run_id"), ("runs", "id")):
+            for table, col in (("metrics", "run_id"), ("layer_stats", "run_id"), ("results", "run_id"),
+                               ("annotations", "run_id"), ("runs", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} = ?", (run_id,))
         shutil.rmtree(runs_dir(self.home) / run_id, ignore_errors=True)
 
@@ -263,7 +272,24 @@ class RunStore:
     def drop_metrics_after(self, run_id: str, epoch: int) -> int:
         """Remove rows of epochs > `epoch` (a partial epoch cut short before a resume)."""
         with self._tx() as db:
+            db.execute("DELETE FROM layer_stats WHERE run_id = ? AND epoch > ?", (run_id, epoch))
             return db.execute("DELETE FROM metrics WHERE run_id = ? AND epoch > ?", (run_id, epoch)).rowcount
+
+    def log_layers(self, run_id: str, rows: Iterable[dict]) -> None:
+        """Layer health rows (engine/training/layer_health.py), each a dict with at least epoch and layer."""
+        data = [(run_id, int(r["epoch"]), str(r["layer"]), json.dumps(
+            {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()}))
+            for r in rows]  # a diverged run's NaN is stored as null (valid JSON)
+        if data:
+            with self._tx() as db:
+                db.executemany("INSERT INTO layer_stats VALUES (?, ?, ?, ?)", data)
+
+    def layers(self, run_id: str) -> list[dict]:
+        """The run's layer health rows, by epoch, each epoch's layers in the model's order."""
+        with self._connect() as db:
+            rows = db.execute("SELECT data FROM layer_stats WHERE run_id = ? ORDER BY epoch, rowid",
+                              (run_id,)).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     def metrics(self, run_ids: str | Iterable[str]):
         """A pandas DataFrame with columns run_id, epoch, step, split, name, value, time."""

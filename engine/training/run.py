@@ -34,6 +34,7 @@ from engine.training.callbacks import (
 from engine.training.closed_form import fit_closed_form
 from engine.training.devices import cap_threads, resolve_device, set_rng_state
 from engine.training.evaluate import classification_results, regression_results
+from engine.training.layer_health import LayerHealth
 from engine.training.pipeline import (
     Prepared,
     build,
@@ -134,7 +135,7 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
 def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, generator, best: float | None,
                steps_per_epoch: int) -> list[Callback]:
     """The run's own callbacks: NaN guard, store reporter, cancel watcher, early stopping, checkpoints,
-    TensorBoard. `best` is the monitored value to beat (from a resumed run's last.pt)."""
+    TensorBoard, layer health. `best` is the monitored value to beat (from a resumed run's last.pt)."""
     monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
     payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
     every = max(1, steps_per_epoch // 10)  # the loss is read (a wait for the GPU) this often
@@ -145,7 +146,8 @@ def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, gener
         early.best = best
         callbacks.append(early)
     return [*callbacks, Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best),
-            TensorBoardLogger(folder, hparams=settings(cfg.to_dict()))]
+            TensorBoardLogger(folder, hparams=settings(cfg.to_dict())),
+            LayerHealth(lambda rows: store.log_layers(run_id, rows))]
 
 
 def load_initial_weights(store: RunStore, parent: str, model: torch.nn.Module) -> None:

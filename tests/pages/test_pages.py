@@ -204,10 +204,16 @@ def test_train_page_shows_a_finished_run(lab_env):
 
     kept = kept_epoch(epoch_table(lab_env["store"].metrics(lab_env["digits"])))
     assert kept in (1, 2) and progress_texts(at) == [f"Epoch 2 of 2 finished · kept epoch {kept}"]
-    specs = [s for s in plotly_specs(at) if s["layout"].get("meta") != "architecture"]  # the live charts
+    specs = [s for s in plotly_specs(at) if not s["layout"].get("meta")]  # the live charts (not the views inside)
     assert len(specs) == 2
     names = {trace.get("name") for spec in specs for trace in spec["data"]}
     assert {"train loss", "valid loss", "train acc", "valid acc"} <= names
+    health = [s for s in plotly_specs(at) if s["layout"].get("meta") == "layer_health"]  # heatmap, histograms
+    assert [s["data"][0]["type"] for s in health] == ["heatmap", "bar"]
+    assert health[0]["data"][0]["y"] == ["net.1 (BatchNorm1d)", "net.2 (Linear)", "net.3 (BatchNorm1d)", "net.6 (Linear)"]
+    at.radio(key="train_inside_view").set_value("small multiples").run()
+    panels = [s for s in plotly_specs(at) if s["layout"].get("meta") == "layer_health"][0]
+    assert len(panels["data"]) == 4 and all(spec_values(t["x"]) == [1, 2] for t in panels["data"])
     assert "Test accuracy (best epoch's weights)" in {m.label for m in at.metric}
 
 
@@ -232,7 +238,10 @@ def test_runs_page_table_comparison_and_details(lab_env):
     assert per_class["class"].tolist() == list(news.CLASS_NAMES)
     assert per_class["support"].sum() == result["n_test"]
     heatmaps = [s for s in plotly_specs(at) if s["data"][0].get("type") == "heatmap"]
-    assert len(heatmaps) == 1
+    confusion = [s for s in heatmaps if not s["layout"].get("meta")]
+    assert len(confusion) == 1
+    health = [s for s in heatmaps if s["layout"].get("meta") == "layer_health"]  # layer x epoch of the linear run
+    assert len(health) == 1 and health[0]["data"][0]["y"] == ["fc (Linear)"] and health[0]["data"][0]["x"] == [1, 2]
     if result["n_misclassified"]:
         mistakes = frame(at, "input", "true", "pred", "confidence")
         assert "input" in mistakes.columns and len(mistakes) == min(200, result["n_misclassified"])

@@ -45,3 +45,39 @@ def test_frozen_and_parameterless_boxes_are_told_apart():
     colors = [s.fillcolor for s in fig.layout.shapes[1:]]
     assert colors == [inside_charts.BOX_COLORS["frozen"], inside_charts.BOX_COLORS["params"]]
     assert inside_charts.summary_table(summary)["Output shape"].tolist() == ["2 x 3 x 5", "2 x 3 x 5", "?"]
+
+
+def health_rows(epochs=3, layers=(("emb", "Embedding"), ("rnn", "RNN"), ("fc", "Linear"))):
+    rows = []
+    for e in range(1, epochs + 1):
+        for i, (name, kind) in enumerate(layers):
+            rows.append({"epoch": e, "layer": name, "type": kind, "params": 10, "weight_norm": 1.0 + e,
+                         "grad_norm": 10.0 ** (i - 3), "update_ratio": 1e-3, "act_mean": 0.0, "act_std": 1.0,
+                         "dead": None, "saturated": 0.1 * e if kind == "RNN" else None,
+                         "weight_hist": {"lo": -1.0, "hi": 1.0, "counts": [1, 4, 4, 1]},
+                         "grad_hist": {"lo": -0.5, "hi": 0.5, "counts": [0, 5, 5, 0]}})
+    return rows
+
+
+def test_layer_heatmap_is_layers_by_epochs_with_log_norms():
+    frame = inside_charts.layer_frame(health_rows())
+    fig = inside_charts.layer_heatmap(frame, "grad_norm")
+    heat = fig.data[0]
+    assert list(heat.y) == ["emb (Embedding)", "rnn (RNN)", "fc (Linear)"] and list(heat.x) == [1, 2, 3]
+    assert [row[0] for row in heat.z] == [-3.0, -2.0, -1.0]  # log10 of 1e-3, 1e-2, 1e-1
+    assert heat.customdata[0][0] == 1e-3 and fig.layout.meta == inside_charts.HEALTH_META
+    sat = inside_charts.layer_heatmap(frame, "saturated").data[0]
+    assert [round(v, 2) for v in sat.z[1]] == [0.1, 0.2, 0.3]  # shares stay linear; layers without one are blank
+    assert all(v != v for v in sat.z[0])
+
+
+def test_small_multiples_and_histograms_have_a_panel_per_layer():
+    frame = inside_charts.layer_frame(health_rows())
+    fig = inside_charts.layer_multiples(frame, "weight_norm")
+    assert len(fig.data) == 3 and list(fig.data[0].y) == [2.0, 3.0, 4.0]
+    assert fig.layout.yaxis.type == "log"
+    rows = [r for r in health_rows() if r["epoch"] == 2]
+    hist = inside_charts.histogram_figure(rows, "grad")
+    assert len(hist.data) == 3 and list(hist.data[0].y) == [0, 5, 5, 0]
+    assert list(hist.data[0].x) == [-0.375, -0.125, 0.125, 0.375]
+    assert inside_charts.layer_frame([]).empty

@@ -82,6 +82,9 @@ class Hub:
     def drop_metrics_after(self, run_id: str, epoch: int) -> int:
         return self.store.drop_metrics_after(run_id, epoch)
 
+    def log_layers(self, run_id: str, rows: list) -> None:
+        self.store.log_layers(run_id, rows)
+
     def save_result(self, run_id: str, data: dict) -> None:
         self.store.save_result(run_id, data)
 

@@ -55,6 +55,10 @@ class HubStore:
     def drop_metrics_after(self, run_id: str, epoch: int) -> int:
         return self._call("drop_metrics_after", run_id, epoch)
 
+    def log_layers(self, run_id: str, rows) -> None:
+        if rows:
+            self._call("log_layers", run_id, list(rows))
+
     def save_result(self, run_id: str, data: dict) -> None:
         self._call("save_result", run_id, data)
 
