@@ -15,7 +15,7 @@ from engine.jobs.store import ACTIVE
 from engine.jobs.tracker import TagError
 from engine.training.checkpoint import CheckpointError
 from engine.training.devices import available_devices
-from ui import charts, export_panel, inside_view, permissions, query_config, state
+from ui import charts, export_panel, inside_view, model_card_panel, permissions, query_config, state
 from ui.config_form import best_checkpoint_label
 from ui.live import STATUS_TEXT, references_for, run_kept_epoch, stop_text
 from ui.tables import misclassified_frame
@@ -138,7 +138,9 @@ def _downloads(store, run: dict, metrics) -> None:
     d4.download_button("config.json", icon=":material/download:", data=json.dumps(cfg, indent=2, sort_keys=True),
                        file_name=f"{run_id}-config.json", mime="application/json", key="runs_dl_config",
                        on_click="ignore", help="the settings; `python -m engine train` accepts the same values as flags")
-    with st.expander("Export: a standalone script, TorchScript, weights as JSON", icon=":material/ios_share:"):
+    with st.expander("Model card: what this model is, how well it did, where it fails", icon=":material/badge:"):
+        model_card_panel.render(store, run, metrics)
+    with st.expander("Export: ONNX, torch.export, a standalone script, weights as JSON", icon=":material/ios_share:"):
         export_panel.render(store, run_id)
     with st.expander("Settings of this run"):
         st.json(cfg)

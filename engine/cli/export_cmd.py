@@ -8,7 +8,7 @@ from engine.predict.export import FORMATS
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="export a trained run: a standalone script, TorchScript, weights as JSON, "
+    p = sub.add_parser("export", help="export a trained run: a standalone script, ONNX, torch.export, weights as JSON, "
                                       "or its checkpoint")
     p.add_argument("run_id", nargs="?", help="a run id (see `runs`)")
     p.add_argument("--checkpoint", help="an NN Lab checkpoint file instead of a run id")

@@ -1,4 +1,4 @@
-"""Exports round-trip: the standalone script (run in a fresh process), TorchScript + featurizer JSON,
+"""Exports round-trip: the standalone script (run in a fresh process), torch.export + featurizer JSON,
 weights as JSON, the checkpoint; and predicting from a checkpoint copied elsewhere (safely)."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from engine.predict.export import (
     ExportError,
     ExportSource,
     export,
+    featurizer_files,
     portable,
     source_from_checkpoint,
     source_from_run,
@@ -208,39 +209,49 @@ def test_script_news_glove_predicts_like_the_engine(news_run, tmp_path):
                       src.predictor.classes)
 
 
-# --- torchscript ------------------------------------------------------------------------------
-def _torchscript_roundtrip(src: ExportSource, raw, folder: Path, home=None) -> None:
-    files = export(src, "torchscript", folder)
-    assert folder / portable.TORCHSCRIPT_FILE in files and folder / portable.FEATURIZER_FILE in files
-    loaded = torch.jit.load(str(folder / portable.TORCHSCRIPT_FILE))
-    featurizer = featurizer_from_state(portable.read_featurizer_state(folder), home)
+# --- torch-export (replaces TorchScript) + the featurizer description ------------------------------
+def _torch_export_roundtrip(src: ExportSource, raw, folder: Path, home=None) -> None:
+    files = export(src, "torch-export", folder)
+    assert folder / "model.pt2" in files and folder / featurizer_files.FEATURIZER_FILE in files
+    loaded = torch.export.load(str(folder / "model.pt2")).module()
+    featurizer = featurizer_from_state(featurizer_files.read_featurizer_state(folder), home)
     x = featurizer.transform(raw)
     assert torch.equal(x, src.predictor.featurizer.transform(raw))
     with torch.no_grad():
-        assert torch.allclose(loaded(x), src.model(x), atol=1e-6)
-    doc = json.loads((folder / portable.FEATURIZER_FILE).read_text())
+        assert torch.allclose(loaded(x), src.model(x), atol=1e-5)
+    doc = json.loads((folder / featurizer_files.FEATURIZER_FILE).read_text())
     assert doc["classes"] == src.predictor.classes
-    assert doc["model_input"]["shape"][1:] == list(x.shape[1:])
+    assert doc["inputs"]["x"]["shape"][1:] == list(x.shape[1:])
 
 
-def test_torchscript_roundtrip_digits(digits_runs, tmp_path):
+def test_torch_export_roundtrip_digits(digits_runs, tmp_path):
     home, runs = digits_runs
     src = source_from_run(RunStore(home), runs["mlp"])
     from engine.data.digits import load
 
-    _torchscript_roundtrip(src, load(home).test.x[:37], tmp_path)  # another batch size than traced
+    _torch_export_roundtrip(src, load(home).test.x[:37], tmp_path)  # another batch size than traced
 
 
-def test_torchscript_roundtrip_text_with_vectors_in_npz(tmp_path):
+def test_torch_export_roundtrip_text_with_vectors_in_npz(tmp_path):
     src = ExportSource(text_checkpoint(), run_id="w2v-run")
-    _torchscript_roundtrip(src, TRICKY, tmp_path)
-    assert (tmp_path / portable.FEATURIZER_ARRAYS).exists()
+    _torch_export_roundtrip(src, TRICKY, tmp_path)
+    assert (tmp_path / featurizer_files.FEATURIZER_ARRAYS).exists()
 
 
 @pytest.mark.slow
-def test_torchscript_roundtrip_news_glove(news_run, tmp_path):
+def test_torch_export_roundtrip_news_glove(news_run, tmp_path):
     home, run_id = news_run
-    _torchscript_roundtrip(source_from_run(RunStore(home), run_id), TRICKY, tmp_path, home)
+    _torch_export_roundtrip(source_from_run(RunStore(home), run_id), TRICKY, tmp_path, home)
+
+
+def test_the_torchscript_path_and_its_warning_filter_are_gone():
+    from engine.predict.export import FORMATS
+
+    assert "torchscript" not in FORMATS and {"onnx", "torch-export"} <= set(FORMATS)
+    folder = Path(portable.__file__).parent
+    for path in folder.glob("*.py"):
+        text = path.read_text()
+        assert "torch.jit" not in text and 'simplefilter("ignore", DeprecationWarning)' not in text, path.name
 
 
 # --- weights as JSON --------------------------------------------------------------------------
@@ -351,7 +362,7 @@ def test_export_panel_prepares_downloads(digits_runs, monkeypatch):
     at = AppTest.from_function(_panel_app, default_timeout=120).run()
     assert not at.exception
     assert {b.key for b in at.button} == {f"export_prepare_{f}_{run_id}" for f in
-                                          ("script", "torchscript", "weights-json", "checkpoint")}
+                                          ("script", "onnx", "torch-export", "weights-json", "checkpoint")}
     at.button(key=f"export_prepare_script_{run_id}").click().run()
     assert not at.exception and not at.error
     script = at.session_state[f"export_script_{run_id}"]
@@ -386,7 +397,7 @@ def test_script_image_featurizer_without_an_entry_is_copied_from_the_engine(digi
     assert_same_probs(results, src.predictor.probabilities(images), src.predictor.classes)
 
 
-def test_torchscript_and_script_refuse_a_sequence_model_and_name_the_export_that_works(tmp_path):
+def test_script_refuses_a_sequence_model_and_names_the_export_that_works(tmp_path):
     from engine.features.sequence import TokenIds
 
     feat = TokenIds(["stocks", "oil", "fall"])
@@ -396,8 +407,7 @@ def test_torchscript_and_script_refuse_a_sequence_model_and_name_the_export_that
     net = build_model(cfg.model, cfg.model_args, spec)
     src = ExportSource({"model": net.state_dict(), "config": cfg.to_dict(), "featurizer": feat.state(), "spec": spec,
                         "epoch": 1}, run_id="rnn-run")
-    for fmt in ("torchscript", "script"):
-        with pytest.raises(ExportError, match="Use the checkpoint export"):
-            export(src, fmt, tmp_path)
+    with pytest.raises(ExportError, match="Use the onnx or checkpoint export"):
+        export(src, "script", tmp_path)
     assert not list(tmp_path.iterdir())  # nothing half-written
     assert [f.suffix for f in export(src, "checkpoint", tmp_path)] == [".pt"]

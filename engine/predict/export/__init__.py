@@ -1,4 +1,4 @@
-"""Take a trained run away: as a standalone script, a TorchScript model, weights as JSON, or the
+"""Take a trained run away: as a standalone script, an ONNX model, a torch.export program, weights as JSON, or the
 checkpoint itself. Each format is an exporter in FORMATS: `fn(source, out_dir, **options) -> [paths]`.
 
 `python -m engine export RUN_ID --format FORMAT --out DIR` and the Runs page both call `export()`.
@@ -35,13 +35,16 @@ def register(fmt: ExportFormat) -> ExportFormat:
 
 def source_from_run(store: RunStore, run_id: str, which: str = "best") -> ExportSource:
     """The run's best.pt (best by the run's monitor, e.g. lowest valid loss; the weights its test metrics come from), else last.pt."""
-    store.get_run(run_id)  # RunNotFound names the fix
+    from engine.predict.export.model_card import monitored_history
+
+    run = store.get_run(run_id)  # RunNotFound names the fix
     folder = store.run_dir(run_id)
     names = ["best.pt", "last.pt"] if which == "best" else ["last.pt"]
     for name in names:
         if (folder / name).exists():
+            history = monitored_history(store.metrics(run_id), run["config"].get("monitor", "valid_loss"))
             return ExportSource(checkpoint.load(folder / name), store.home, run_id=run_id,
-                                result=store.result(run_id) or {})
+                                result=store.result(run_id) or {}, run=run, history=history)
     raise checkpoint.CheckpointError(f"run {run_id} has no checkpoint yet (it saves one per epoch); "
                                      "export it after its first epoch")
 
@@ -87,15 +90,20 @@ def bundle(source: ExportSource, fmt: str, **options) -> tuple[str, bytes, list[
 
 
 def _register_builtin() -> None:
-    from engine.predict.export import portable, script
+    from engine.predict.export import onnx, portable, script, torch_export
 
     register(ExportFormat("script", "Python script",
                           "a standalone, readable predict script (torch + numpy only) with the weights "
                           "(model.pt) and, for text runs, the word vectors (vectors.npz) beside it",
                           script.write_script))
-    register(ExportFormat("torchscript", "TorchScript model",
-                          "the model alone as TorchScript (torch.jit.load, no Python class needed) plus the "
-                          "featurizer state as JSON", portable.write_torchscript))
+    register(ExportFormat("onnx", "ONNX model",
+                          "model.onnx (onnxruntime in Python, a browser, a phone or another language; dynamic batch "
+                          "and sequence length) with example.npz (test inputs and the expected logits), the featurizer "
+                          "description and MODEL_CARD.md", onnx.write_onnx))
+    register(ExportFormat("torch-export", "torch.export program",
+                          "model.pt2 (torch.export.load(path).module(), no NN Lab code needed; dynamic batch and "
+                          "sequence length) with example.npz, the featurizer description and MODEL_CARD.md",
+                          torch_export.write_torch_export))
     register(ExportFormat("weights-json", "Weights as JSON",
                           "every weight as nested lists with its shape, for a notebook or a spreadsheet "
                           f"(models up to {portable.WEIGHTS_JSON_LIMIT:,} numbers)", portable.write_weights_json))

@@ -124,12 +124,12 @@ def model_source(src: ExportSource) -> tuple[list[str], list[str], str]:
     module = inspect.getmodule(cls)
     if not module.__name__.startswith("engine.models"):
         raise ExportError(f"model {src.config.model!r} is a {cls.__name__} from {module.__name__}; the script "
-                          "export copies model classes from engine/models only. Use the torchscript export.")
+                          "export copies model classes from engine/models only. Use the onnx or torch-export export.")
     how = SCRIPT_MODELS.get(src.config.model) or (lambda args, spec: default_call(cls, args, spec))
     cls_name, kwargs = how(src.config.model_args, src.spec)
     rebuilt = getattr(module, cls_name)(**kwargs)
     hint = (f"Fix: add an entry for {src.config.model!r} to SCRIPT_MODELS in engine/predict/export/templates.py, "
-            "or use the torchscript export")
+            "or use the onnx export")
     try:
         rebuilt.load_state_dict(src.state_dict)
     except RuntimeError as exc:
@@ -151,8 +151,7 @@ def script_inputs(src: ExportSource) -> ScriptInputs:
     if src.spec.get("kind") == "image":
         return generic_image_inputs(src)
     raise ExportError(f"the script export does not know the {kind!r} featurizer yet "
-                      f"(supported: {', '.join(SCRIPT_INPUTS)}). Use the checkpoint export (or the torchscript export, "
-                      "for a model that reads one tensor).")
+                      f"(supported: {', '.join(SCRIPT_INPUTS)}). Use the onnx or checkpoint export.")
 
 
 def build_script(src: ExportSource, options: dict) -> str:

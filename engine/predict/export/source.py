@@ -15,9 +15,11 @@ class ExportError(ValueError):
 
 
 class ExportSource:
-    def __init__(self, ckpt: dict, home=None, run_id: str = "", result: dict | None = None):
+    def __init__(self, ckpt: dict, home=None, run_id: str = "", result: dict | None = None, run: dict | None = None,
+                 history: dict[int, float] | None = None):
         self.ckpt, self.home, self.run_id = ckpt, home, run_id or "checkpoint"
         self.result = result or {}
+        self.run, self.history = run, history or {}  # the stored run and its monitored metric per epoch (model card)
 
     @functools.cached_property
     def predictor(self) -> Predictor:
@@ -56,6 +58,12 @@ class ExportSource:
             if not shape:
                 raise ExportError("the checkpoint does not record its image shape")
             return np.random.default_rng(0).random((2, *shape), dtype=np.float32)
+        if kind == "table":  # one row of training means and each column's first category
+            state = self.ckpt["featurizer"]
+            row = {**dict(zip(state["numeric"], state["means"], strict=True)),
+                   **{c: (cats[0] if cats else None) for c, cats in zip(state["categorical"], state["categories"],
+                                                                         strict=True)}}
+            return [row, row]
         raise ExportError(f"exporting {kind} runs is not supported yet")
 
     def example_inputs(self) -> torch.Tensor:

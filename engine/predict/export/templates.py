@@ -51,7 +51,13 @@ def write_vectors(src: ExportSource, out: Path, options: dict) -> list[Path]:
     """The featurizer's word vectors as vectors.npz: `words` (UTF-8, newline-separated, as uint8) and
     `matrix` (float32). `top_words=N` keeps the N most frequent words only (the vectors are ordered by
     frequency); words beyond them become unknown to the script."""
-    kv = src.predictor.featurizer.kv
+    featurizer = src.predictor.featurizer
+    if hasattr(featurizer, "kv"):
+        kv = featurizer.kv
+    else:  # word ids reading unknown words by their vector rows: all rows, in the vectors' order
+        from engine.features.vectors import load_vectors
+
+        kv, options = load_vectors(featurizer.vectors, src.home), {}
     words = list(kv.index_to_key)
     matrix = np.asarray(kv.vectors, dtype=np.float32)
     top = options.get("top_words")
@@ -189,7 +195,7 @@ def generic_image_inputs(src: ExportSource) -> ScriptInputs:
     except (ValueError, SyntaxError):
         ok = False
     if not ok:
-        raise ExportError(f"the {state.get('kind')!r} featurizer state is not plain data; use the torchscript export")
+        raise ExportError(f"the {state.get('kind')!r} featurizer state is not plain data; use the onnx export")
     return ScriptInputs(
         source=lambda s: GENERIC_IMAGE_SOURCE.format(cls=cls.__name__, state=state, shape=image_shape(s)),
         engine_code=((cls.__module__, (cls.__name__,)),),

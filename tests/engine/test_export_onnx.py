@@ -1,0 +1,155 @@
+"""ONNX and torch.export for every model kind: the exported graph reproduces the PyTorch model's logits within 1e-4
+on example.npz and on other batch sizes and sequence lengths (the axes are dynamic), run by onnxruntime /
+torch.export.load with no NN Lab code in the loop."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from engine.config.run_config import make_config
+from engine.features.pixels import FlatPixels, ImagePixels
+from engine.features.sequence import TokenIds
+from engine.features.table import TableFeatures
+from engine.models import build_model
+from engine.predict.export import ExportError, ExportSource, export
+from engine.predict.export.inputs import named, read_example
+from engine.predict.export.onnx import run_onnx, session
+
+NEWS = ["business", "science/tech", "entertainment", "health"]
+WORDS = ["apple", "unveils", "a", "new", "iphone", "stocks", "fall", "as", "oil", "prices", "rise", "the", "fed", "rates"]
+HEADLINES = ["Apple unveils a new iPhone", "Stocks fall", "Oil prices rise as the Fed holds rates again today",
+             "new", "the iphone the iphone the iphone apple"]
+
+
+def seq_source(model: str, args: dict) -> ExportSource:
+    feat = TokenIds(WORDS)
+    cfg = make_config(dataset="news", model=model, model_args={"init_vectors": "none", "emb_size": 8, **args})
+    spec = {**feat.spec(), "num_outputs": 4, "classes": NEWS, "task": "classification", "dataset": "news",
+            "kind": "text"}
+    torch.manual_seed(0)
+    net = build_model(cfg.model, cfg.model_args, spec)
+    return ExportSource({"model": net.state_dict(), "config": cfg.to_dict(), "featurizer": feat.state(), "spec": spec,
+                         "epoch": 1}, run_id=f"{model}-run")
+
+
+def dense_source(model: str, args: dict, featurizer, spec: dict, fit=None) -> ExportSource:
+    cfg = make_config(dataset=spec["dataset"], model=model, model_args=args)
+    torch.manual_seed(0)
+    net = build_model(cfg.model, cfg.model_args, spec)
+    for m in net.modules():  # eval-mode batch norm with non-trivial statistics
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    if fit:
+        fit(net)
+    return ExportSource({"model": net.state_dict(), "config": cfg.to_dict(), "featurizer": featurizer.state(),
+                         "spec": spec, "epoch": 1}, run_id=f"{model}-run")
+
+
+def digits_spec(featurizer) -> dict:
+    return {**featurizer.spec(), "num_outputs": 10, "classes": [str(i) for i in range(10)], "task": "classification",
+            "dataset": "digits", "kind": "image"}
+
+
+def table_parts():
+    feat = TableFeatures(["hp", "attack"], [60.0, 70.0], [20.0, 25.0], ["type"], [["fire", "water"]])
+    spec = {**feat.spec(), "num_outputs": 2, "classes": ["Normal", "Water"], "task": "classification",
+            "dataset": "pokemon", "kind": "table"}
+    return feat, spec
+
+
+def fit_generative(net):
+    net.fit_closed_form(torch.randn(60, 4) * torch.linspace(0.5, 3, 4), torch.arange(60) % 2)
+
+
+def source(kind: str) -> ExportSource:
+    if kind.startswith("rnn"):
+        _, cell, bidir, pool = kind.split("-")
+        return seq_source("rnn", {"hidden": 6, "cell": cell, "bidirectional": bidir == "bi", "pool": pool,
+                                  "layers": 2 if cell == "lstm" else 1, "unknown_vectors": False, "adversarial": 0.0})
+    if kind == "textcnn":
+        return seq_source("textcnn", {"channels": 5, "widths": [2, 3]})
+    if kind in ("linear", "mlp"):
+        feat = FlatPixels((8, 8))
+        args = {"layers": 2, "width": 16} if kind == "mlp" else {}
+        return dense_source(kind, args, feat, digits_spec(feat))
+    if kind == "cnn":
+        feat = ImagePixels((8, 8))
+        return dense_source("cnn", {}, feat, digits_spec(feat))
+    feat, spec = table_parts()
+    if kind == "table-mlp":
+        return dense_source("mlp", {"layers": 1, "width": 8}, feat, spec)
+    return dense_source("generative", {}, feat, spec, fit=fit_generative)
+
+
+def other_raw(src: ExportSource):
+    """Inputs of another batch size (and other lengths) than example.npz's."""
+    kind = src.spec["kind"]
+    if kind == "text":
+        return HEADLINES
+    if kind == "image":
+        return np.random.default_rng(1).random((7, 8, 8), dtype=np.float32)
+    return pd.DataFrame({"hp": [10.0, 90, None], "attack": [5.0, 100, 70], "type": ["fire", "grass", "water"]})
+
+
+def expected(src: ExportSource, raw) -> tuple[dict, np.ndarray]:
+    x = src.predictor.featurizer.transform(raw)
+    with torch.no_grad():
+        return {k: v.numpy() for k, v in named(x).items()}, src.model(x).float().numpy()
+
+
+KINDS = ["linear", "mlp", "cnn", "table-mlp", "generative", "textcnn", "rnn-gru-bi-last", "rnn-lstm-uni-max",
+         "rnn-rnn-bi-attn"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_onnx_reproduces_every_model_kind_with_dynamic_axes(kind, tmp_path):
+    src = source(kind)
+    files = export(src, "onnx", tmp_path)
+    assert {f.name for f in files} >= {"model.onnx", "example.npz", "featurizer.json", "MODEL_CARD.md"}
+    sess = session(tmp_path / "model.onnx")
+    inputs, logits = read_example(tmp_path / "example.npz")
+    assert [i.name for i in sess.get_inputs()] == list(inputs)
+    assert np.abs(run_onnx(sess, inputs) - logits).max() <= 1e-4
+    more, want = expected(src, other_raw(src))
+    assert next(iter(more.values())).shape[0] != next(iter(inputs.values())).shape[0]
+    assert np.abs(run_onnx(sess, more) - want).max() <= 1e-4
+    doc = json.loads((tmp_path / "featurizer.json").read_text())
+    assert list(doc["inputs"]) == list(inputs) and doc["classes"] == src.spec["classes"]
+    assert doc["how"] != "see featurizer"
+
+
+@pytest.mark.parametrize("kind", ["mlp", "textcnn", "rnn-gru-bi-last"])
+def test_torch_export_round_trips_with_dynamic_axes(kind, tmp_path):
+    src = source(kind)
+    files = export(src, "torch-export", tmp_path)
+    assert {f.name for f in files} >= {"model.pt2", "example.npz", "featurizer.json", "MODEL_CARD.md"}
+    module = torch.export.load(str(tmp_path / "model.pt2")).module()
+    inputs, logits = read_example(tmp_path / "example.npz")
+    more, want = expected(src, other_raw(src))
+    with torch.no_grad():
+        for x, y in ((inputs, logits), (more, want)):
+            got = module(*(torch.from_numpy(v) for v in x.values()))
+            assert np.abs(got.numpy() - y).max() <= 1e-4
+
+
+def test_an_export_that_does_not_reproduce_the_model_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    from engine.predict.export import inputs
+
+    src = source("mlp")
+    real = inputs.example_inputs
+
+    def wrong(s):
+        example = real(s)
+        return {**example, inputs.EXPECTED: example[inputs.EXPECTED] + 1.0}
+
+    monkeypatch.setattr(inputs, "example_inputs", wrong)
+    for fmt in ("onnx", "torch-export"):
+        with pytest.raises(ExportError, match="away from the PyTorch model's"):
+            export(src, fmt, tmp_path / fmt)
+        assert not list((tmp_path / fmt).iterdir())
