@@ -247,6 +247,9 @@ def test_runs_page_table_comparison_and_details(lab_env):
         assert "input" in mistakes.columns and len(mistakes) == min(200, result["n_misclassified"])
     for key in ("runs_dl_best.pt", "runs_dl_last.pt", "runs_dl_metrics", "runs_dl_config"):
         assert not at.get_by_key(key).disabled
+    assert not at.get_by_key(f"runs_dl_card_{lab_env['news']}").disabled  # the model card, shown and downloadable
+    card = next(m.value for m in at.markdown if m.value.startswith("# Model card"))
+    assert "## Known failure modes" in card and f"{result['n_test']:,} test examples" in card
 
 
 def test_runs_page_resumes_a_stopped_run(lab_env, no_workers, monkeypatch):
