@@ -1,10 +1,12 @@
 """Train: pick data, a model and how to train it; start a run and watch it learn live."""
 
+import contextlib
 import json
 
 import streamlit as st
 
 from engine.config.options import ConfigError
+from engine.config.run_config import RunConfig
 from engine.data import DATASETS
 from engine.jobs.store import ACTIVE, QuotaExceeded
 from engine.models import MODELS
@@ -25,6 +27,9 @@ if "train_url_applied" not in st.session_state:  # a shared link sets the widget
         url_cfg, notices = query_config.params_to_config(st.query_params.to_dict(), ignore=PAGE_PARAMS)
         config_form.apply_config(url_cfg)
         st.session_state["train_url_notices"] = notices
+    elif st.query_params.get("run"):  # a run's link: the form shows that run's settings, not this session's
+        with contextlib.suppress(KeyError, ValueError):  # no such run, or settings this version no longer takes
+            config_form.apply_config(RunConfig.from_dict(state.store().get_run(st.query_params["run"])["config"]))
 for notice in st.session_state.get("train_url_notices", []):
     st.warning(f"Link setting ignored: {notice}", icon=":material/link_off:")
 action_bar = st.container(border=True)  # filled once the settings below are read

@@ -38,6 +38,9 @@ if result:
                f"{result['params']:,} parameters, loss {result['loss']:.6f}; the loop ran on "
                f"{result['loop_params_timed']:,} parameters.")
     st.subheader("Relative error per tensor")
+    st.caption(f"|a - b| / max(|a|, |b|) per tensor. Read against {lab.CORRECT_BELOW:.0e}: below it two methods agree "
+               f"(the gradient is correct); between {lab.CORRECT_BELOW:.0e} and {lab.WRONG_ABOVE:.0e} suspicious; above "
+               f"{lab.WRONG_ABOVE:.0e} one of them is wrong.")
     st.dataframe(lab.error_table(result).style.format("{:.2e}", subset=["W1", "b1", "W2", "b2", "max"]),
                  hide_index=True, key="gc_errors")
     st.subheader("Time")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,12 +23,31 @@ def run_check(dataset: str, batch: int, hidden: int, loop_params: int | None, se
     return {"dataset": used, "architecture": f"{x.shape[1]}-{hidden}-10", "batch": len(t), **summary}
 
 
+CORRECT_BELOW = 1e-7  # CS231n's rule of thumb for float64 gradients: below, the two agree
+WRONG_ABOVE = 1e-4
+
+
+def reading(max_err: float) -> str:
+    """A relative error read against the thresholds: "agree to 1e-9: correct" (the decade it stays under)."""
+    if not math.isfinite(max_err):
+        return "not a number: a gradient overflowed"
+    if max_err == 0:
+        return "agree exactly: correct"
+    decade = f"1e{math.ceil(math.log10(max_err))}"
+    if max_err <= CORRECT_BELOW:
+        return f"agree to {decade}: correct"
+    if max_err <= WRONG_ABOVE:
+        return f"agree only to {decade}: suspicious (check for kinks such as ReLU at 0)"
+    return f"differ by up to {decade}: a gradient is wrong"
+
+
 def error_table(summary: dict) -> pd.DataFrame:
-    """One row per pair of methods, one column per parameter tensor, plus the max."""
+    """One row per pair of methods, one column per parameter tensor, the max and its reading."""
     rows = []
     for pair, errs in summary["rel_err"].items():
         a, b = pair.split("_vs_")
-        rows.append({"pair": f"{a} vs {b}", **errs, "max": max(errs.values())})
+        worst = max(errs.values())
+        rows.append({"pair": f"{a} vs {b}", **errs, "max": worst, "reading": reading(worst)})
     return pd.DataFrame(rows)
 
 

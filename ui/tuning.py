@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from engine import tune
@@ -25,6 +26,7 @@ from ui import permissions, state
 
 REFRESH_SECONDS = 2.0
 LAUNCH_KEY = "tune_launch"  # {"study", "pid", "log"} of the study this session started last
+MIN_IMPORTANCE_TRIALS = 5  # fANOVA importances from fewer complete trials are noise
 STATE_TEXT = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -118,12 +120,42 @@ def trials_table(frame: pd.DataFrame, running: bool = False) -> pd.DataFrame:
     return table
 
 
+def history_points(trials) -> pd.DataFrame:
+    """Every finished trial of a study (FrozenTrials) as a point: a complete trial at its value, a pruned one
+    at the last value it reported before it was stopped."""
+    rows = []
+    for t in trials:
+        if t.state.name == "COMPLETE" and t.value is not None:
+            rows.append({"trial": t.number, "value": float(t.value), "state": "complete"})
+        elif t.state.name == "PRUNED" and t.intermediate_values:
+            rows.append({"trial": t.number, "value": float(t.intermediate_values[max(t.intermediate_values)]),
+                         "state": "pruned"})
+    return pd.DataFrame(rows, columns=["trial", "value", "state"])
+
+
+def history_figure(points: pd.DataFrame, metric: str, maximize: bool = True) -> go.Figure:
+    """Optimisation history (pure): complete trials as dots with the best so far, pruned ones as grey crosses."""
+    fig = go.Figure()
+    done = points[points["state"] == "complete"].sort_values("trial")
+    fig.add_trace(go.Scatter(x=done["trial"], y=done["value"], mode="markers", name="complete",
+                             marker={"size": 9, "color": "#2563eb"}))
+    best = done["value"].cummax() if maximize else done["value"].cummin()
+    fig.add_trace(go.Scatter(x=done["trial"], y=best, mode="lines", name="best so far", line={"color": "#ea580c"}))
+    pruned = points[points["state"] == "pruned"]
+    fig.add_trace(go.Scatter(x=pruned["trial"], y=pruned["value"], mode="markers", name="pruned (last value)",
+                             marker={"symbol": "x", "size": 9, "color": "#9ca3af"}))
+    fig.update_layout(title="Optimisation history", xaxis_title="trial", yaxis_title=metric, height=420,
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def importance_figure(home: str, name: str, complete: int):
     """Parameter importances (fANOVA) of a study, or the reason there are none yet. Cached per number
     of complete trials (the forest takes seconds)."""
-    if complete < 2:
-        return None, "Parameter importances appear once two trials are complete."
+    if complete < MIN_IMPORTANCE_TRIALS:
+        return None, (f"Parameter importances appear once {MIN_IMPORTANCE_TRIALS} trials are complete "
+                      f"({complete} so far): from fewer, they say more about chance than about the settings.")
     try:
         return optuna.visualization.plot_param_importances(tune.load_study(name, home)), None
     except (ValueError, RuntimeError, ZeroDivisionError) as exc:
@@ -202,7 +234,8 @@ def _draw(name: str, home: str, was_running: bool) -> None:
             "lr": st.column_config.NumberColumn("lr", format="%.2e")})
     if info["complete"]:
         left, right = st.columns(2)
-        left.plotly_chart(optuna.visualization.plot_optimization_history(study), key="tune_history")
+        left.plotly_chart(history_figure(history_points(study.get_trials(deepcopy=False)), info["monitor"],
+                                         maximize=study.direction.name == "MAXIMIZE"), key="tune_history")
         figure, why = importance_figure(home, name, info["complete"])
         if figure is None:
             right.info(why)

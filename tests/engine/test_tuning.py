@@ -126,7 +126,8 @@ def test_tuning_page_shows_a_study_and_retrains_its_best(home, no_workers):
     assert list(table["run"]) == [t.user_attrs["run_id"] for t in study.trials]
     assert list(table["state"]) == ["complete", "complete"]
     titles = [spec["layout"]["title"]["text"] for spec in plotly_specs(at)]
-    assert titles == ["Optimization History Plot", "Hyperparameter Importances"]
+    assert titles == ["Optimisation history"]  # importances only from 5 complete trials: 2 say nothing yet
+    assert any("5 trials are complete (2 so far)" in i.value for i in at.info)
     at.button(key="tune_retrain").click().run()
     assert not at.exception
     run = RunStore(home).get_run(at.session_state["tune_retrain_run"])
@@ -170,3 +171,26 @@ def test_trials_table_has_a_column_per_parameter_and_a_link_per_run():
     assert list(live["state"]) == ["complete", "running"] and list(live["lr"]) == [0.01, 0.1]
     assert list(live["run_link"]) == ["Train?run=r0", "Train?run=r1"]
     assert list(trials_table(pd.DataFrame(rows), running=False)["state"]) == ["complete", "interrupted"]
+
+
+def test_history_shows_pruned_trials_at_their_last_value():
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from ui.tuning import history_figure, history_points
+
+    dist = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
+    trials = [create_trial(state=TrialState.COMPLETE, value=0.9, params={"lr": 0.01}, distributions=dist,
+                           intermediate_values={1: 0.8, 2: 0.9}),
+              create_trial(state=TrialState.PRUNED, params={"lr": 0.1}, distributions=dist,
+                           intermediate_values={1: 0.3, 2: 0.35}),
+              create_trial(state=TrialState.COMPLETE, value=0.85, params={"lr": 0.001}, distributions=dist)]
+    for number, trial in enumerate(trials):
+        trial.number = number
+    points = history_points(trials)
+    assert points.to_dict("records") == [{"trial": 0, "value": 0.9, "state": "complete"},
+                                         {"trial": 1, "value": 0.35, "state": "pruned"},
+                                         {"trial": 2, "value": 0.85, "state": "complete"}]
+    fig = history_figure(points, "valid_acc")
+    assert [t.name for t in fig.data] == ["complete", "best so far", "pruned (last value)"]
+    assert list(fig.data[1].y) == [0.9, 0.9] and list(fig.data[2].x) == [1]

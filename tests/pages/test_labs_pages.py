@@ -21,6 +21,9 @@ def test_gradient_check_page(home):
     result = at.session_state["gc_result"]
     assert result["dataset"] == "digits" and result["architecture"] == "64-5-10"
     assert result["max_rel_err"]["backprop_vs_autograd"] < 1e-10
+    errors = next(df.value for df in at.dataframe if "reading" in df.value.columns).set_index("pair")
+    assert errors.loc["backprop vs autograd", "reading"] in ("agree exactly: correct", "agree to 1e-10: correct",
+                                                             *(f"agree to 1e-{k}: correct" for k in range(11, 17)))
     at.number_input(key="gc_iters").set_value(2)
     at.button(key="gc_train").click().run()
     assert not at.exception

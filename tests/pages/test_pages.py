@@ -215,6 +215,11 @@ def test_train_page_shows_a_finished_run(lab_env):
     panels = [s for s in plotly_specs(at) if s["layout"].get("meta") == "layer_health"][0]
     assert len(panels["data"]) == 4 and all(spec_values(t["x"]) == [1, 2] for t in panels["data"])
     assert "Test accuracy (best epoch's weights)" in {m.label for m in at.metric}
+    from ui.config_form import model_key
+
+    # the form shows that run's settings (a 1-layer MLP of width 32), not this session's defaults
+    assert at.session_state[model_key("mlp", "width")] == 32 and at.session_state[model_key("mlp", "layers")] == 1
+    assert at.selectbox(key="train_dataset").value == "digits"
 
 
 # --- Runs ----------------------------------------------------------------------------------------
