@@ -1,7 +1,7 @@
 """Tuning page widgets: start an Optuna study as a background process (`python -m engine tune`),
 follow it by reading its storage (`<home>/tuning.db`) in a fragment that refreshes while it runs, plot its
 optimisation history and parameter importances, and retrain the best configuration through the JobRunner.
-The page never trains: every trial is a run trained by the study's process."""
+The page never trains: the study's process queues every trial as a run for a worker."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`tune`: an Optuna study in this process; each trial is a run (see engine.tune).
+"""`tune`: an Optuna study driven from this process; each trial is a run queued for a worker (see engine.tune).
 
 The train flags given on the command line are fixed; the other searchable settings are searched.
 """
@@ -28,7 +28,6 @@ def register(sub) -> None:
     p.add_argument("--pruner", choices=("median", "none"), default="median",
                    help="median: stop a trial whose valid accuracy is below the median of earlier trials at "
                         "the same epoch (default); none: every trial runs all its epochs")
-    p.add_argument("--threads", type=int, default=None, help="torch threads per trial (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="one JSON line per finished trial, then one for the study")
     p.add_argument("--owner", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run_tune)
@@ -58,7 +57,7 @@ def run_tune(args) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t0 = time.perf_counter()
     study = tune.tune(base, args.trials, home=args.home, search=search, models=models, study_name=args.study,
-                      timeout=args.timeout, owner=args.owner, threads=args.threads,
+                      timeout=args.timeout, owner=args.owner,
                       pruner=optuna.pruners.NopPruner() if args.pruner == "none" else None,
                       on_trial=lambda row: emit_trial(row, args.json))
     summary = {**tune.study_summary(study), "seconds": round(time.perf_counter() - t0, 2)}

@@ -92,12 +92,13 @@ def end_process(pid: int, force: bool = False) -> None:
         proc.kill() if force else proc.terminate()
 
 
-def file_lock(path):
-    """A lock on `path` that one process holds at a time: fcntl/msvcrt locks where the platform has them,
-    else a pid marker file whose holder is reclaimed when it dies (filelock picks)."""
+def file_lock(path, timeout: float = 0):
+    """A lock on `path` that one process holds at a time (acquiring it waits up to `timeout` seconds): fcntl/msvcrt
+    locks where the platform has them, else a pid marker file whose holder is reclaimed when it dies (filelock
+    picks)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "only soft file lock is available" without fcntl
         from filelock import FileLock
 
-    return FileLock(str(path), timeout=0, thread_local=False)
+    return FileLock(str(path), timeout=timeout, thread_local=False)
 

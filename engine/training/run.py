@@ -222,7 +222,8 @@ def _finish(store, run_id, trainer: Trainer, prep, folder) -> dict:
     summary.update({k: v for k, v in results.items() if k.startswith("test_")})
     rows = [(0, 0, "test", k[5:], v) for k, v in summary.items() if k.startswith("test_") and _finite(v)]
     store.log_metrics(run_id, rows)
-    store.save_result(run_id, {**results, **summary, "params": count_parameters(trainer.model)[0]})
+    earlier = store.result(run_id) or {}  # e.g. the tuning tag a study wrote when it queued the run
+    store.save_result(run_id, {**earlier, **results, **summary, "params": count_parameters(trainer.model)[0]})
     return {**summary, "params": count_parameters(trainer.model)[0]}
 
 

@@ -1,13 +1,17 @@
-"""Optuna tuning: every trial is a run in the RunStore, tagged with its study and trial; bad trials are
-pruned on valid accuracy; the CLI prints a JSON line per trial; the Tuning page follows a study and
-retrains the best configuration through the JobRunner (never training in the page)."""
+"""Optuna tuning: every trial is a run queued through the JobRunner (quota and max_concurrent apply), tagged with
+its study and trial; bad trials are pruned on the run's stored valid accuracy; the CLI prints a JSON line per
+trial; the Tuning page follows a study and retrains the best configuration through the JobRunner (never
+training in the page)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import optuna
 import pytest
+from jobhelpers import stop_runs_and_supervisor
 from pagehelpers import frame, open_page, plotly_specs
 
 from engine import tune
@@ -19,13 +23,20 @@ from engine.jobs.store import RunStore
 TINY = {"width": 16, "layers": 1}
 
 
-def tiny_config(epochs: int = 2) -> RunConfig:
-    return make_config(dataset="digits", model="mlp", epochs=epochs, model_args=TINY)
+@pytest.fixture(autouse=True)
+def no_leftover_workers(home):
+    """The trials' workers and their supervisor outlive a study by design: end them after each test."""
+    yield
+    stop_runs_and_supervisor(home)
+
+
+def tiny_config(epochs: int = 2, **extra) -> RunConfig:
+    return make_config(dataset="digits", model="mlp", epochs=epochs, model_args=TINY, **extra)
 
 
 def small_study(home, trials: int, epochs: int = 2, **kwargs) -> optuna.Study:
-    return tune.tune(tiny_config(epochs), trials, home=home, search=["lr", "batch_size", "dropout"], threads=1,
-                     **kwargs)
+    base = tiny_config(epochs, **kwargs.pop("extra", {}))
+    return tune.tune(base, trials, home=home, search=["lr", "batch_size", "dropout"], **kwargs)
 
 
 def test_a_study_of_three_trials_records_three_tagged_runs(home):
@@ -57,12 +68,13 @@ def test_a_study_of_three_trials_records_three_tagged_runs(home):
 
 
 def test_a_pruned_trial_stops_its_run_early_with_a_message(home):
-    study = small_study(home, 1, epochs=3, pruner=optuna.pruners.ThresholdPruner(lower=1.01))
+    study = small_study(home, 1, epochs=200, pruner=optuna.pruners.ThresholdPruner(lower=1.01),
+                        extra={"early_stopping": False})
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED
-    assert list(trial.intermediate_values) == [1]  # reported once, then stopped
+    assert list(trial.intermediate_values) == [1]  # reported once (read from the run's metrics), then stopped
     run = RunStore(home).get_run(trial.user_attrs["run_id"])
-    assert run["status"] == "stopped" and run["epoch"] == 1 and run["max_epochs"] == 3
+    assert run["status"] == "stopped" and 1 <= run["epoch"] < 200 and run["max_epochs"] == 200
     assert run["error"].startswith("pruned by the tuner at epoch 1")
     assert tune.trials_frame(study)["message"][0] == run["error"]
     with pytest.raises(ValueError, match="no finished trial"):
@@ -80,7 +92,7 @@ def test_a_study_asked_to_stop_starts_no_new_trial(home):
 
 
 def test_tuning_refuses_what_it_cannot_do(home):
-    tune.tune(tiny_config(1), 1, home=home, search=["lr"], study_name="taken", threads=1)
+    tune.tune(tiny_config(1), 1, home=home, search=["lr"], study_name="taken")
     with pytest.raises(ConfigError, match="exists already"):
         tune.tune(tiny_config(1), 1, home=home, study_name="taken")
     with pytest.raises(ConfigError, match="cannot search"):
@@ -90,9 +102,9 @@ def test_tuning_refuses_what_it_cannot_do(home):
     assert tune.study_names(home) == ["taken"] and len(RunStore(home).list_runs()) == 1
 
 
-def test_cli_tune_prints_a_json_line_per_trial_and_the_best(tmp_path, capsys):
-    code = main(["--home", str(tmp_path), "tune", "--dataset", "digits", "--model", "mlp", "--trials", "2",
-                 "--epochs", "1", "--width", "16", "--layers", "1", "--threads", "1", "--study", "cli", "--json"])
+def test_cli_tune_prints_a_json_line_per_trial_and_the_best(home, capsys):
+    code = main(["--home", str(home), "tune", "--dataset", "digits", "--model", "mlp", "--trials", "2",
+                 "--epochs", "1", "--width", "16", "--layers", "1", "--study", "cli", "--json"])
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(out) == 3
     trials, final = out[:2], out[2]
@@ -102,7 +114,7 @@ def test_cli_tune_prints_a_json_line_per_trial_and_the_best(tmp_path, capsys):
     best = max(trials, key=lambda t: t["value"])
     assert (final["best_value"], final["best_params"], final["best_run_id"]) == (
         best["value"], best["params"], best["run_id"])
-    assert {r["id"] for r in RunStore(tmp_path).list_runs()} == {t["run_id"] for t in trials}
+    assert {r["id"] for r in RunStore(home).list_runs()} == {t["run_id"] for t in trials}
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -118,8 +130,12 @@ def test_cli_tune_errors_are_clear_messages(tmp_path, capsys, flags, message):
     assert RunStore(tmp_path).list_runs() == []
 
 
-def test_tuning_page_shows_a_study_and_retrains_its_best(home, no_workers):
+def test_tuning_page_shows_a_study_and_retrains_its_best(home, monkeypatch):
+    from engine.jobs.local import JobRunner
+
     study = small_study(home, 2, epochs=1)
+    no_workers = []  # from here on the page's runs are recorded, not trained
+    monkeypatch.setattr(JobRunner, "ensure_supervisor", lambda self: no_workers.append(self.home))
     at = open_page("8_Tuning.py")
     assert at.session_state["tune_study"] == study.study_name
     table = frame(at, "trial", "state", "run")
@@ -154,7 +170,7 @@ def test_tuning_page_starts_a_study_as_a_background_command(home, monkeypatch):
     assert any("page-study did not start" in e.value for e in at.error)  # its process is gone, no study
     argv = launched[0]
     assert argv[1:3] == ["-m", "engine"] and "--json" in argv
-    assert main([*argv[3:], "--threads", "1"]) == 0  # the command the page starts runs as it is
+    assert main(argv[3:]) == 0  # the command the page starts runs as it is
     at.run()
     table = frame(at, "trial", "state", "run")
     assert len(table) == 1 and set(tune.load_study("page-study", home).best_params) == {"lr", "batch_size"}
@@ -194,3 +210,29 @@ def test_history_shows_pruned_trials_at_their_last_value():
     fig = history_figure(points, "valid_acc")
     assert [t.name for t in fig.data] == ["complete", "best so far", "pruned (last value)"]
     assert list(fig.data[1].y) == [0.9, 0.9] and list(fig.data[2].x) == [1]
+
+
+def test_three_studies_with_max_concurrent_1_never_train_two_runs_at_once(home):
+    (home / "settings.json").write_text('{"max_concurrent": 1}')
+    studies = [subprocess.Popen([sys.executable, "-m", "engine", "--home", str(home), "tune", "--dataset", "digits",
+                                 "--model", "mlp", "--width", "16", "--layers", "1", "--epochs", "2", "--trials", "2",
+                                 "--search", "lr", "--pruner", "none", "--study", f"s{i}", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
+    for proc in studies:
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-2000:]
+    runs = sorted(RunStore(home).list_runs(), key=lambda r: r["started"])
+    assert len(runs) == 6 and all(r["status"] == "done" for r in runs)
+    for before, after in zip(runs, runs[1:], strict=False):
+        assert after["started"] >= before["finished"], (before, after)  # one after the other, never side by side
+
+
+def test_a_studys_trials_wait_for_a_free_slot_of_its_owner(home, monkeypatch):
+    monkeypatch.setenv("NNLAB_MAX_ACTIVE_PER_OWNER", "1")
+    store = RunStore(home)
+    from engine.jobs.local import JobRunner
+
+    first = JobRunner(home).submit(tiny_config(3), owner="alice")
+    study = small_study(home, 1, epochs=1, owner="alice")
+    trial_run = store.get_run(study.trials[0].user_attrs["run_id"])
+    assert trial_run["owner"] == "alice" and trial_run["created"] >= store.get_run(first)["finished"]
