@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from engine import access
+from engine.config.options import ConfigError
 from engine.config.run_config import RunConfig
 from engine.features import featurizer_from_state
 from engine.features.text import MAX_CHARS
@@ -55,6 +56,29 @@ def check_checkpoint_file(path: str | Path, home=None) -> dict:
     return ckpt
 
 
+def check_weights(config: RunConfig, spec: dict, weights: dict) -> None:
+    """The model the spec describes, built on the meta device (no storage), has the checkpoint's tensor shapes
+    and is not much bigger than the weights the checkpoint holds; else ValueError. Run before the real build."""
+    from engine.models.summary import build_on_meta
+
+    if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
+        raise ValueError("its weights are not tensors")
+    try:
+        expected = build_on_meta(config.model, config.model_args, spec).state_dict()
+    except ConfigError:
+        raise
+    except Exception:  # a model without a meta build: the bounds of access.check_spec still hold
+        return
+    for key, tensor in weights.items():
+        if key in expected and tuple(expected[key].shape) != tuple(tensor.shape):
+            raise ValueError(f"its weights {key} have shape {tuple(tensor.shape)}, its spec builds "
+                             f"{tuple(expected[key].shape)}")
+    need = sum(t.numel() for t in expected.values())
+    have = sum(t.numel() for t in weights.values())
+    if need > 2 * have + 1_000_000:
+        raise ValueError(f"its spec builds {need:,} weights, it holds {have:,}")
+
+
 class Predictor:
     def __init__(self, ckpt: dict, home=None, source: str = ""):
         self.source = source
@@ -63,6 +87,7 @@ class Predictor:
             self.spec = ckpt["spec"]
             self.featurizer = featurizer_from_state(ckpt["featurizer"], home)
             access.check_spec(self.spec, self.featurizer.spec())  # before any weights are allocated
+            check_weights(self.config, self.spec, ckpt["model"])
             self.model = build_model(self.config.model, self.config.model_args, self.spec)
             self.model.load_state_dict(ckpt["model"])
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:

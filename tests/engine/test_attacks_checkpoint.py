@@ -163,3 +163,13 @@ def test_export_refuses_a_checkpoint_naming_a_server_file(tmp_path, home, secret
     with pytest.raises(checkpoint.CheckpointError, match="does not offer") as err:
         source_from_checkpoint(crafted(tmp_path, ckpt), home)
     assert SECRET not in str(err.value)
+
+
+def test_weights_that_disagree_with_the_spec_are_refused_before_the_real_build(tmp_path, home, monkeypatch):
+    ckpt = news_checkpoint()
+    ckpt["config"]["model_args"]["width"] = 4096  # within the option's range, but the weights are 8 wide
+    built = []
+    monkeypatch.setattr(predictor_module, "build_model", lambda *a, **k: built.append(a))
+    with pytest.raises(checkpoint.CheckpointError, match="shape"):
+        Predictor.from_checkpoint(crafted(tmp_path, ckpt), home)
+    assert built == []
