@@ -61,10 +61,14 @@ def save_uploads(home: Path, name: str, files) -> Path:
     return folder
 
 
+# the folder names the datasets come in (as in ../shared/data), for each card's folder placeholder
+FOLDER_HINTS = {"news": "news_aggregator", "covid": "covid19_ml2022"}
+
+
 def server_folder(box, name: str, spec, home: Path) -> bool:
     """A folder on this server as the data source: only one under the administrator's allowed folders."""
     path = box.text_input("…or a folder on this server", key=f"home_from_{name}",
-                          placeholder="/data/news_aggregator",
+                          placeholder=f"/data/{FOLDER_HINTS.get(name, name)}",
                           help="a folder with the files, like `python -m engine fetch NAME --from DIR`, under a "
                                "folder listed in `allowed_dirs` (<home>/settings.json)")
     if not box.button("Use this folder", key=f"home_from_go_{name}", disabled=not path):
@@ -109,6 +113,7 @@ def dataset_card(name: str, spec, home: Path) -> None:
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
         if fetched and spec.ready(home):
+            st.session_state["home_fetched"] = spec.title  # said after the rerun, which would drop a toast
             st.rerun()
 
 
@@ -130,6 +135,8 @@ def home_page() -> None:
         cols[i % len(cols)].page_link(f"pages/{page.name}", label=label, icon=PAGE_ICONS.get(label, LAB_ICON))
 
     home = state.home()
+    if fetched_title := st.session_state.pop("home_fetched", None):
+        st.toast(f"{fetched_title} is ready: pick it on the Train page.", icon=":material/check_circle:")
     st.subheader("Datasets")
     st.caption(f"Data home: `{home}` (set `NNLAB_HOME` to use another folder).")
     for name, spec in DATASETS.items():

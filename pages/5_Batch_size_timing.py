@@ -25,10 +25,12 @@ models = models_for(DATASETS[dataset].kind)
 model = c2.selectbox("Model", models, index=models.index("linear") if "linear" in models else 0, key="tm_model")
 devices = c3.multiselect("Devices", available_devices(), default=available_devices(), key="tm_devices")
 d1, d2, d3 = st.columns(3)
-sizes = d1.multiselect("Batch sizes", list(timing.DEFAULT_SIZES), default=list(timing.DEFAULT_SIZES), key="tm_sizes")
+sizes = d1.multiselect("Batch sizes", list(timing.DEFAULT_SIZES), default=list(lab.QUICK_SIZES), key="tm_sizes",
+                       help="small B takes many steps per epoch: add 1, 2, 4 ... with few examples timed")
 repeats = d2.number_input("Repeats (median)", 1, 20, 3, key="tm_repeats")
-max_examples = d3.number_input("Examples timed per epoch (0 = all)", 0, 1_000_000, 0, step=1000, key="tm_max",
-                               help="Small B on a big dataset is slow: time part of an epoch and scale it.")
+max_examples = d3.number_input("Examples timed per epoch (0 = all)", 0, 1_000_000, lab.QUICK_EXAMPLES, step=1000,
+                               key="tm_max", help="Small B on a big dataset is slow: time part of an epoch and scale it.")
+st.caption(lab.work_estimate(sorted(sizes), len(devices), int(repeats), int(max_examples)))
 
 job = st.session_state.get("tm_job")
 busy = job is not None and lab.progress(job)[1]
@@ -65,5 +67,7 @@ if df is not None and len(df):
     metric = st.radio("Plot", ["seconds", "examples_per_s"], horizontal=True, key="tm_metric",
                       format_func={"seconds": "seconds per epoch", "examples_per_s": "examples per second"}.get)
     st.plotly_chart(lab.timing_figure(df, metric), key="tm_chart")
-    st.dataframe(df, hide_index=True, key="tm_table")
+    st.dataframe(df, hide_index=True, key="tm_table", column_config={
+        "seconds": st.column_config.NumberColumn("seconds per epoch", format="%.3f"),
+        "examples_per_s": st.column_config.NumberColumn("examples per second", format="%.0f")})
     st.download_button("Download CSV", lab.to_csv(df), "batch_size_timing.csv", "text/csv", key="tm_csv")

@@ -63,6 +63,9 @@ left.plotly_chart(curve, key="reg_curve")
 right.dataframe(numbers.style.format("{:.6g}", subset=["w", "b", "loss", "MSE"]), hide_index=True, key="reg_numbers")
 
 st.header("2 · Pokémon Water vs Normal: generative vs logistic")
+if "pokemon" not in tables:  # no controls that cannot work: say what to fetch
+    st.warning(f"Part 2 needs the Pokémon table, which is not fetched here. Fix: {lab.FETCH_FIX}.")
+    st.stop()
 st.latex(lab.POSTERIOR_LATEX)
 st.latex(lab.LOGISTIC_LATEX)
 e1, e2, e3, e4 = st.columns(4)

@@ -20,6 +20,23 @@ COLUMNS = ["device", "batch_size", "seconds", "examples_per_s", "threads", "prec
            "examples_per_epoch", "dataset", "model"]
 
 
+QUICK_SIZES = (16, 64, 256, 1024)  # the page's default: seconds, not minutes, on a CPU
+QUICK_EXAMPLES = 10_000
+
+
+def work_estimate(sizes: list[int], devices: int, repeats: int, max_examples: int) -> str:
+    """What pressing the button costs, before it is pressed: optimizer steps per device (pure)."""
+    if not sizes or not devices:
+        return "Pick at least one batch size and one device."
+    if not max_examples:
+        return (f"Each of the {len(sizes) * devices} epochs timed ({repeats} repeats each) reads every training "
+                f"example: with B={min(sizes)} on a big dataset that can take minutes. Set examples timed to "
+                "scale a part of an epoch instead.")
+    steps = repeats * sum(-(-max_examples // b) for b in sizes)
+    return (f"About {steps:,} training steps per device ({repeats} repeats of {max_examples:,} examples at each "
+            f"of {len(sizes)} batch sizes): seconds at B >= 16, a minute or more once B=1 is added.")
+
+
 def timing_command(home: str, dataset: str, model: str, sizes: list[int], devices: list[str], repeats: int,
                    max_examples: int | None, out: str) -> list[str]:
     """The `python -m engine timing` command line the page starts (pure); threads: the CLI's default."""
@@ -87,8 +104,9 @@ def timing_figure(df: pd.DataFrame, metric: str = "seconds", reference: bool = T
         ref = reference_frame()
         fig.add_trace(go.Scatter(x=ref["batch_size"], y=ref["seconds"], mode="lines+markers", name="exercise · GPU",
                                  line={"dash": "dash"}))
-    fig.update_layout(xaxis={"type": "log", "title": "batch size B", "dtick": 0.30103},
-                      yaxis={"type": "log", "title": "seconds per epoch" if metric == "seconds" else "examples per second"},
+    fig.update_layout(xaxis={"type": "log", "title": "batch size B", "dtick": 0.30103, "tickformat": "d"},
+                      yaxis={"type": "log", "dtick": 1, "tickformat": "~g",  # one labelled tick per decade
+                             "title": "seconds per epoch" if metric == "seconds" else "examples per second"},
                       height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from pagehelpers import plotly_specs
 from streamlit.testing.v1 import AppTest
 
 PAGES = Path(__file__).resolve().parents[2] / "pages"
@@ -39,6 +40,8 @@ def test_batch_size_timing_page(home):
     at.selectbox(key="tm_dataset").set_value("digits")
     at.run()
     at.selectbox(key="tm_model").set_value("linear")
+    assert 1 not in at.multiselect(key="tm_sizes").value  # the default finishes in seconds: no B=1
+    assert any("training steps per device" in c.value for c in at.caption)  # an estimate before starting
     at.multiselect(key="tm_sizes").set_value([8, 256])
     at.number_input(key="tm_repeats").set_value(1)
     at.number_input(key="tm_max").set_value(200)
@@ -57,6 +60,15 @@ def test_batch_size_timing_page(home):
     assert list(df["batch_size"]) == [8, 256] and (df["seconds"] > 0).all() and set(df["threads"]) == {1}
     at.radio(key="tm_metric").set_value("examples_per_s").run()
     assert not at.exception
+    chart = plotly_specs(at)[0]
+    assert chart["layout"]["yaxis"]["dtick"] == 1  # decade ticks only
+
+
+def test_timing_estimate_grows_with_small_batches():
+    from ui.labs_timing import work_estimate
+
+    assert "About 756 training steps" in work_estimate([8, 1000], 1, 3, 2000)  # 3 x (250 + 2)
+    assert "minutes" in work_estimate([1], 1, 3, 0)
 
 
 def test_timing_command_is_the_clis_with_server_chosen_paths():

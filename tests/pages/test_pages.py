@@ -107,6 +107,9 @@ def test_home_fetches_news_from_a_folder_and_explains_a_bad_one(home, tmp_path, 
     assert not at.exception
     assert news.ready(home)
     assert (home / "datasets" / "news" / "train.txt").read_text() == (src / "train.txt").read_text()
+    assert any("is ready" in t.value for t in at.toast)  # the fetch says it worked
+    placeholders = {w.key: w.placeholder for w in at.text_input if w.key.startswith("home_from_")}
+    assert placeholders["home_from_mnist"] == "/data/mnist" and placeholders["home_from_pokemon"] == "/data/pokemon"
 
 
 # --- Train ---------------------------------------------------------------------------------------
