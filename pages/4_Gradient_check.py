@@ -11,7 +11,8 @@ st.set_page_config(page_title="Gradient check · NN Lab", layout="wide")
 permissions.page_guard()
 st.title("Gradient check")
 st.markdown(
-    "The book's two-layer net (sigmoid hidden layer, softmax output, cross-entropy), in float64. "
+    "The book's two-layer net (sigmoid hidden layer, softmax output, cross-entropy), in float64 on the CPU "
+    "(the differences need float64's precision, which Apple GPUs do not have). "
     "Four ways to get **∂L/∂θ** at the same weights: (a) the central difference "
     "(L(θ+h) − L(θ−h)) / 2h with h = 1e-4, one parameter at a time, (b) the same differences for "
     "many parameters per batched pass, (c) backprop through hand-written Affine / Sigmoid / "
