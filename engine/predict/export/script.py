@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from engine import atomic
-from engine.predict.export import pysource
+from engine.predict.export import ort_script, pysource
 from engine.predict.export.source import ExportError, ExportSource
 from engine.predict.export.templates import SCRIPT_INPUTS, SCRIPT_MODELS, ScriptInputs, generic_image_inputs
 
@@ -191,6 +191,8 @@ def build_script(src: ExportSource, options: dict) -> str:
 
 
 def write_script(src: ExportSource, out: Path, top_words: int | None = None, **_) -> list[Path]:
+    if src.ckpt["featurizer"]["kind"] in ort_script.SOURCES:  # word ids, table rows: through the ONNX export
+        return ort_script.write_ort_script(src, out, top_words)
     options = {"top_words": top_words}
     text = build_script(src, options)
     compile(text, SCRIPT_FILE, "exec")  # a broken template fails here, not on the learner's machine

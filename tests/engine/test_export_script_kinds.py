@@ -1,0 +1,56 @@
+"""The standalone predict.py for the runs whose inputs are word ids or table rows: it runs the ONNX export through
+onnxruntime in a fresh process (no NN Lab on the path) and predicts what the engine predicts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+from exporthelpers import HEADLINES, source
+
+from engine.predict.export import export
+
+
+def run_script(folder, *args) -> list[dict]:
+    proc = subprocess.run([sys.executable, "-I", str(folder / "predict.py"), *args], capture_output=True, text=True,
+                          timeout=300, cwd=folder.parent)  # -I: no NN Lab on the path
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def assert_same(results, expected: torch.Tensor, classes) -> None:
+    got = torch.tensor([[r["probs"][c] for c in classes] for r in results])
+    assert torch.allclose(got, expected.double().float(), atol=1e-4), (got - expected).abs().max()
+    assert [r["label"] for r in results] == [classes[i] for i in expected.argmax(1)]
+
+
+@pytest.mark.parametrize("kind", ["textcnn", "rnn-gru-bi-last"])
+def test_script_of_a_word_id_model_predicts_like_the_engine(kind, tmp_path):
+    src = source(kind)
+    out = tmp_path / "out"
+    files = export(src, "script", out)
+    assert {f.name for f in files} >= {"predict.py", "model.onnx", "featurizer.json", "MODEL_CARD.md"}
+    (tmp_path / "in.txt").write_text("\n".join(HEADLINES), encoding="utf-8")
+    results = run_script(out, "--input-file", str(tmp_path / "in.txt"))
+    assert_same(results, src.predictor.probabilities(HEADLINES), src.spec["classes"])
+    assert run_script(out, "--text", HEADLINES[0])[0] == results[0]
+
+
+def test_script_of_a_table_model_reads_json_rows_and_csv(tmp_path):
+    src = source("table-mlp")
+    out = tmp_path / "out"
+    export(src, "script", out)
+    rows = [{"hp": 10.0, "attack": 5.0, "type": "fire"}, {"hp": 90.0, "attack": 100.0, "type": "grass"},
+            {"attack": 70.0, "type": "water"}]  # an unseen category; a missing number (the training mean)
+    expected = src.predictor.probabilities(pd.DataFrame(rows, columns=["hp", "attack", "type"]))
+    assert_same(run_script(out, *[a for r in rows for a in ("--row", json.dumps(r))]), expected,
+                src.spec["classes"])
+    (tmp_path / "rows.csv").write_text("hp,attack,type\n10,5,fire\n90,100,grass\n,70,water\n", encoding="utf-8")
+    assert_same(run_script(out, "--csv", str(tmp_path / "rows.csv")), expected, src.spec["classes"])
+    proc = subprocess.run([sys.executable, "-I", str(out / "predict.py"), "--row", '{"speed": 3}'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "unknown column" in proc.stderr
