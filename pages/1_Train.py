@@ -6,11 +6,12 @@ import json
 import streamlit as st
 
 from engine.config.options import ConfigError
-from engine.config.run_config import RunConfig
+from engine.config.run_config import CORE_OPTIONS, RunConfig, core_defaults
 from engine.data import DATASETS
 from engine.jobs.store import ACTIVE, QuotaExceeded
 from engine.models import MODELS
 from ui import config_form, inside_view, live, model_shape, permissions, query_config, state
+from ui.option_widgets import off_widget
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
 permissions.page_guard()
@@ -25,6 +26,11 @@ if "train_url_applied" not in st.session_state:  # a shared link sets the widget
     st.session_state["train_url_applied"] = True
     if any(k not in PAGE_PARAMS for k in st.query_params):
         url_cfg, notices = query_config.params_to_config(st.query_params.to_dict(), ignore=PAGE_PARAMS)
+        defaults = core_defaults(url_cfg.model, url_cfg.dataset)
+        refused = {o.name: why for o in CORE_OPTIONS if o.name in st.query_params  # values the widgets lack
+                   and (why := off_widget(o, getattr(url_cfg, o.name), defaults[o.name]))}
+        url_cfg = url_cfg.with_changes(**{name: defaults[name] for name in refused})
+        notices += list(refused.values())
         config_form.apply_config(url_cfg)
         st.session_state["train_url_notices"] = notices
     elif st.query_params.get("run"):  # a run's link: the form shows that run's settings, not this session's

@@ -29,6 +29,15 @@ def log_grid(opt: Option) -> list:
     return [0.0] * (lo == 0) + [v for v in LR_GRID if lo <= v <= hi]
 
 
+def off_widget(opt: Option, value, default) -> str | None:
+    """Why a linked value cannot be shown by `opt`'s widget (a log-scale Option offers only its grid), or None."""
+    if not opt.log or value in log_grid(opt) or value == default:
+        return None
+    grid = log_grid(opt)
+    return (f"{opt.name}={value:g} is not offered here (the page offers {grid[0]:g} to {grid[-1]:g}"
+            + (", powers of two" if opt.type == "int" else ", in 1-2-5 steps") + f"); using {default:g}")
+
+
 def option_widget(opt: Option, key: str, container=None, label: str | None = None, disabled: bool = False,
                   format_func=None):
     """One widget for `opt`, its value kept in st.session_state[key] (initialised to the default); its range,

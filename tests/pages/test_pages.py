@@ -427,6 +427,12 @@ def test_train_page_ignores_bad_link_parameters_with_a_notice(home):
     assert at.session_state["train_lr"] == 1e-3 and at.session_state["train_batch_size"] == 64  # defaults kept
     assert at.session_state["train_m_mlp_width"] == 64  # the valid parameter still applies
     assert not at.exception
+    # values the engine takes but the page's widgets do not offer are refused with a notice too
+    at = open_page("1_Train.py", model="mlp", lr="7", batch_size="3", epochs="5")
+    warnings = " ".join(texts(at.warning))
+    assert "lr=7 is not offered here" in warnings and "batch_size=3 is not offered here" in warnings
+    assert at.session_state["train_lr"] == 1e-3 and at.session_state["train_batch_size"] == 64
+    assert at.session_state["train_epochs"] == 5 and not at.exception
 
 
 # --- classroom: a session manages its own runs; the teacher manages all -----------------------------
