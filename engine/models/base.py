@@ -5,9 +5,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
 from engine.config.options import Option
+from engine.training.optim import configured_optimizer
+
+
+class Model(nn.Module):
+    """What the training pipeline may call on a model (every model of the registry is one). Each method
+    has the plain behaviour; a model overrides what it does its own way, as nanoGPT's model owns
+    `configure_optimizers`."""
+
+    closed_form = False  # True: `fit_closed_form(x, y)` fits it at once, with no optimizer and no epochs
+
+    def training_loss(self, x, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs, loss) of a training batch; a model adds to it here (R-Drop, adversarial training)."""
+        out = self(x)
+        return out, loss(out, y)
+
+    def param_groups(self, lr: float, weight_decay: float) -> list[dict]:
+        """The optimizer's parameter groups: every trainable weight, one rate, one weight decay."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr, "weight_decay": weight_decay}]
+
+    def configure_optimizers(self, cfg, steps_per_epoch: int):
+        """(optimizer or None, scheduler or None, scheduler stepped per batch): the run's settings."""
+        return configured_optimizer(self.param_groups(cfg.lr, cfg.weight_decay), cfg, steps_per_epoch)
+
+    def warm_start(self, batches, device) -> float | None:
+        """Prepare from the training data before the first epoch of a fresh run; None: nothing to do."""
+        return None
+
+    def fit_closed_form(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        raise NotImplementedError(f"{type(self).__name__} trains by gradient descent, not in closed form")
 
 
 @dataclass(frozen=True)

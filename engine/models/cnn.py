@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from engine.config.options import Option
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 
 
-class CNN(nn.Module):
+class CNN(Model):
     def __init__(self, image_shape, num_outputs: int, in_channels: int = 1, channels: int = 16, kernel: int = 3,
                  layers: int = 2, hidden: int = 128, dropout: float = 0.25, batch_norm: bool = True):
         super().__init__()

@@ -6,7 +6,7 @@ frequency-weighted average of the class covariances (the course's shared Sigma):
 linear, and the model has far fewer numbers to estimate from 140 rows.
 
 There is nothing to train by gradient descent: `fit_closed_form(x, y)` sets the buffers, and the
-run (engine/training/run.py) calls it instead of the Trainer's loop. Everything else (metrics, checkpoint,
+run (engine/training/run.py) has the Trainer run it as one epoch (`Trainer.fit_once`) instead of its loop. Everything else (metrics, checkpoint,
 prediction) is the same path as any other model.
 """
 
@@ -18,13 +18,15 @@ import torch
 from torch import nn
 
 from engine.config.options import Option
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 from engine.training.devices import float64_ok
 
 RIDGE = 1e-6  # added to the covariance diagonal (relative to its scale) so it stays invertible
 
 
-class GaussianGenerative(nn.Module):
+class GaussianGenerative(Model):
+    closed_form = True
+
     def __init__(self, input_dim: int, num_outputs: int, covariance: str = "shared"):
         super().__init__()
         self.covariance = covariance
@@ -72,10 +74,7 @@ class GaussianGenerative(nn.Module):
         return super()._apply(fn, recurse)
 
     def configure_optimizers(self, cfg, steps_per_epoch: int):
-        # a closed-form model has nothing to step; an lr-0 optimizer over a placeholder keeps the run's
-        # checkpoint format (it always carries an optimizer state) unchanged
-        placeholder = torch.zeros(1, requires_grad=True, device=self.means.device)
-        return torch.optim.SGD([placeholder], lr=0.0), None, False
+        return None, None, False  # nothing to step: its checkpoints hold optimizer None
 
 
 SPEC = ModelSpec(

@@ -6,10 +6,10 @@ from __future__ import annotations
 from torch import nn
 
 from engine.config.options import Option
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 
 
-class Linear(nn.Module):
+class Linear(Model):
     def __init__(self, input_dim: int, num_outputs: int, bias: bool = True):
         super().__init__()
         self.fc = nn.Linear(input_dim, num_outputs, bias=bias)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from torch import nn
 
 from engine.config.options import Option
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
-class MLP(nn.Module):
+class MLP(Model):
     def __init__(self, input_dim: int, num_outputs: int, layers: int = 1, width: int = 256,
                  activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0,
                  input_norm: bool = False):

@@ -14,13 +14,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from engine.config.options import Option
 from engine.models import embedding
 from engine.models.adversarial import adversarial_loss
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 from engine.models.seq_mask import length_mask
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-class RNNClassifier(nn.Module):
+class RNNClassifier(Model):
     def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0,
                  adversarial: float = 0.0, unknown: nn.Module | None = None):
@@ -77,8 +77,7 @@ class RNNClassifier(nn.Module):
         """The Trainer's loss for a training batch: (outputs, loss); adversarial when adversarial > 0."""
         if self.adversarial > 0:
             return adversarial_loss(self, x, y, loss, self.adversarial)
-        out = self(x)
-        return out, loss(out, y)
+        return super().training_loss(x, y, loss)
 
 
 OPTIONS = (

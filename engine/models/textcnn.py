@@ -8,11 +8,11 @@ from torch import nn
 
 from engine.config.options import Option
 from engine.models import embedding
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 from engine.models.seq_mask import length_mask
 
 
-class TextCNN(nn.Module):
+class TextCNN(Model):
     def __init__(self, emb: nn.Embedding, num_outputs: int, widths=(3,), channels: int = 256, dropout: float = 0.5,
                  word_dropout: float = 0.0, unknown: nn.Module | None = None):
         super().__init__()

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.config.options import Option
-from engine.models.base import ModelSpec
+from engine.models.base import Model, ModelSpec
 from engine.models.rdrop import rdrop_loss
 from engine.training.batching import to_device
 
@@ -85,7 +85,7 @@ def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (states * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
-class TransformerClassifier(nn.Module):
+class TransformerClassifier(Model):
     def __init__(self, num_outputs: int, dropout: float = 0.1, freeze_layers: int = 0, warmup: float = 0.1,
                  freeze_word_embeddings: bool = True, rdrop: float = 1.0, probe_head: bool = False,
                  encoder: nn.Module | None = None):

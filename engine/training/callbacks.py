@@ -17,8 +17,8 @@ from engine.training.trainer import Callback, TrainState
 
 
 class WarmStart(Callback):
-    """Before the first epoch of a fresh run (not a resumed one), lets a model with
-    `warm_start(batches, device)` prepare itself from the training data, e.g. the transformer's linear
+    """Before the first epoch of a fresh run (not a resumed one), lets the model (engine.models.base.Model)
+    prepare itself from the training data with `warm_start(batches, device)`, e.g. the transformer's linear
     probe of its head. `result` keeps what the model returned (a float, or None when it did nothing)."""
 
     def __init__(self, batches):
@@ -27,6 +27,16 @@ class WarmStart(Callback):
     def on_fit_start(self, trainer, state: TrainState) -> None:
         if state.epoch == 0:
             self.result = trainer.model.warm_start(self.batches, trainer.device)
+
+
+def improved(value: float | None, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether `value` of a monitored metric beats `best` by more than `min_delta` ("min": lower is better,
+    "max": higher). A missing or non-finite value never improves; the first finite one always does."""
+    if value is None or not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
 class EarlyStopping(Callback):
@@ -39,16 +49,11 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.bad_epochs = 0
 
-    def improved(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
-
     def on_epoch_end(self, trainer, state: TrainState) -> None:
         value = state.metrics.get(self.monitor)
         if value is None or math.isnan(value):
             return
-        if self.improved(value):
+        if improved(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.bad_epochs = value, state.epoch, 0
         else:
             self.bad_epochs += 1
@@ -164,7 +169,7 @@ class Checkpointer(Callback):
         return {
             **self.payload,
             "model": trainer.model.state_dict(),
-            "optimizer": trainer.optimizer.state_dict(),
+            "optimizer": trainer.optimizer.state_dict() if trainer.optimizer is not None else None,
             "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
             "epoch": state.epoch,
             "step": state.step,
@@ -176,14 +181,13 @@ class Checkpointer(Callback):
 
     def on_epoch_end(self, trainer, state: TrainState) -> None:
         value = state.metrics.get(self.monitor)
-        improved = value is not None and math.isfinite(value) and (
-            self.best is None or (value < self.best if self.mode == "min" else value > self.best))
-        if improved:
+        better = improved(value, self.best, self.mode)
+        if better:
             self.best, self.best_epoch = value, state.epoch
         payload = self._payload(trainer, state)
         try:
             checkpoint.save(self.folder / "last.pt", payload)
-            if improved:
+            if better:
                 _link_or_save(self.folder / "last.pt", self.folder / "best.pt", payload)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:

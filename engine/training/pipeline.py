@@ -15,6 +15,8 @@ from engine.config.run_config import RunConfig
 from engine.data import DATASETS, Dataset, load_dataset
 from engine.features import Featurizer, featurize_splits, make_featurizer
 from engine.models import MODELS, build_model
+from engine.models.base import Model
+from engine.training.optim import configured_optimizer
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -68,21 +70,10 @@ def build(cfg: RunConfig, spec: dict) -> nn.Module:
 
 
 def make_optimizer(model: nn.Module, cfg: RunConfig, steps_per_epoch: int):
-    """The model's own `configure_optimizers(cfg, steps_per_epoch)` if it has one (e.g. a transformer
-    with weight-decay groups and warmup), else the configured optimizer and schedule.
-    Returns (optimizer, scheduler or None, scheduler_per_batch)."""
-    if hasattr(model, "configure_optimizers"):
+    """The model's `configure_optimizers(cfg, steps_per_epoch)` (engine.models.base.Model: the settings'
+    optimizer and schedule unless the model has its own, e.g. the transformer's AdamW groups and warmup); for a
+    plain module, the settings' over its trainable weights. Returns (optimizer, scheduler or None, per batch)."""
+    if isinstance(model, Model):
         return model.configure_optimizers(cfg, steps_per_epoch)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.schedule == "onecycle":  # short runs: warm up to lr over the first 25 % of steps, then anneal to ~0
-        total = max(1, cfg.epochs * steps_per_epoch)
-        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25,
-                                                        cycle_momentum=cfg.optimizer == "sgd"), True
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs) if cfg.schedule == "cosine" else None
-    return opt, sched, False
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    return configured_optimizer(groups, cfg, steps_per_epoch)

@@ -31,7 +31,6 @@ from engine.training.callbacks import (
     StoreReporter,
     WarmStart,
 )
-from engine.training.closed_form import fit_closed_form
 from engine.training.devices import cap_threads, resolve_device, set_rng_state
 from engine.training.evaluate import classification_results, regression_results
 from engine.training.layer_health import LayerHealth
@@ -107,16 +106,15 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
         checkpoint.save(folder / "init.pt", {"model": model.state_dict(), "config": cfg.to_dict(),
                                              "featurizer": prep.featurizer.state(), "spec": prep.spec, "epoch": 0})
     check_monitor(cfg, prep.spec["task"])
-    warm = WarmStart(eval_batches(xs["train"], ys["train"])) \
-        if hasattr(model, "warm_start") else None  # e.g. the transformer's linear probe of its head
+    warm = WarmStart(eval_batches(xs["train"], ys["train"]))  # e.g. the transformer's linear probe
     callbacks = _callbacks(store, run_id, cfg, prep, folder, generator, best, len(train))
-    callbacks = [*([warm] if warm else []), *callbacks, *extra_callbacks]
+    callbacks = [warm, *callbacks, *extra_callbacks]
     trainer = Trainer(model, optimizer, task=prep.spec["task"], scheduler=scheduler, callbacks=callbacks,
                       device=device, scheduler_per_batch=per_batch, precision=cfg.precision)
     if start_epoch == 0:  # curves start at the initial weights: runs from one init.pt share epoch 0
         store.log_metrics(run_id, [(0, 0, "valid", k, v) for k, v in trainer.evaluate(valid).items()])
-    if hasattr(model, "fit_closed_form"):  # closed form (e.g. Gaussian generative): one "epoch", no loop
-        state = fit_closed_form(trainer, xs["train"], ys["train"], train, valid)
+    if model.closed_form:  # e.g. Gaussian generative: one "epoch", no loop
+        state = trainer.fit_once(lambda: model.fit_closed_form(xs["train"], ys["train"]), train, valid)
     else:
         state = trainer.fit(train, valid, cfg.epochs, start_epoch=start_epoch,
                             state=TrainState(max_epochs=cfg.epochs, step=start_step))
@@ -127,7 +125,7 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
         after_run(prep, trainer.model, folder)
     summary.update(status=status, epochs=state.epoch if state.epoch_completed else state.epoch - 1,
                    seconds=time.perf_counter() - t0, device=str(device), message=state.message)
-    if warm and warm.result is not None:
+    if warm.result is not None:
         summary["warm_start_train_acc"] = warm.result
     return summary
 
@@ -189,7 +187,8 @@ def _restore(folder, model, optimizer, scheduler, generator, monitor: str,
     """Load last.pt into `model`, already on `device`: the optimizer's state follows its parameters there."""
     last = checkpoint.load(folder / "last.pt")
     model.load_state_dict(last["model"])
-    optimizer.load_state_dict(last["optimizer"])
+    if optimizer is not None:  # a closed-form model has none
+        optimizer.load_state_dict(last["optimizer"])
     if scheduler is not None and last.get("scheduler"):
         scheduler.load_state_dict(last["scheduler"])
     rng = last.get("rng") or {}

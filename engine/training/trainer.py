@@ -5,20 +5,22 @@ Callbacks read a `TrainState` and stop training by setting `state.should_stop` (
 exception), so early stopping, the NaN guard and the user's Stop button are one mechanism.
 Metrics leave the loop as plain floats in flat dicts (`train_loss`, `valid_acc`, ...).
 
-A model whose training loss is more than loss(model(x), y) (the transformer's R-Drop) defines
-`training_loss(x, y, loss) -> (outputs, loss)`; the loop calls it for training batches only.
+A model of the registry (engine.models.base.Model) gives the loss of a training batch through
+`training_loss(x, y, loss) -> (outputs, loss)` (more than loss(model(x), y) for the transformer's R-Drop);
+`fit_once` runs a fit that needs no loop (a closed form) through the same events, as one epoch.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from engine.models.base import Model
 from engine.training.batching import to_device
 from engine.training.precision import Precision
 
@@ -59,7 +61,7 @@ class Callback:
 
 
 class Trainer:
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, *, task: str = "classification",
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None, *, task: str = "classification",
                  scheduler=None, callbacks: Sequence[Callback] = (), device: str | torch.device = "cpu",
                  grad_clip: float | None = None, scheduler_per_batch: bool = False, precision: str = "fp32"):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
@@ -124,7 +126,7 @@ class Trainer:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         seen = 0
         state.batches_per_epoch = len(batches) if hasattr(batches, "__len__") else 0
-        own_loss = getattr(self.model, "training_loss", None)
+        own_loss = self.model.training_loss if isinstance(self.model, Model) else None
         for i, (xb, yb) in enumerate(batches, 1):
             xb, yb = to_device(xb, self.device, non_blocking=True), to_device(yb, self.device, non_blocking=True)
             with self.precision.autocast():
@@ -168,6 +170,31 @@ class Trainer:
             back = torch.argsort(order)
             out, y = out[back], y[back]
         return out, y
+
+    def fit_once(self, fit: Callable[[], None], train: Iterable, valid: Iterable | None) -> TrainState:
+        """Run `fit()` (e.g. a closed-form fit) as the one epoch of a run: every callback sees the same events
+        and metrics as for an epoch of the loop, so the run's reports, checkpoints and results come out alike."""
+        state = TrainState(max_epochs=1)
+        self.model.to(self.device)
+        try:
+            self._emit("on_fit_start", state)
+            state.epoch, state.epoch_completed = 1, False
+            self._emit("on_epoch_start", state)
+            t0 = time.perf_counter()
+            fit()
+            metrics = {f"train_{k}": v for k, v in self.evaluate(train).items()}
+            if valid is not None:
+                metrics.update({f"valid_{k}": v for k, v in self.evaluate(valid).items()})
+            metrics["epoch_seconds"] = time.perf_counter() - t0
+            state.metrics = metrics
+            state.history.append({"epoch": 1.0, **metrics})
+            state.epoch_completed = True
+            self._emit("on_epoch_end", state)
+            self._emit("on_fit_end", state)
+        except BaseException as exc:
+            self._emit("on_exception", state, exc)
+            raise
+        return state
 
     def evaluate(self, batches: Iterable) -> dict[str, float]:
         out, y = self.predict(batches)

@@ -10,6 +10,7 @@ from torch import nn
 
 from engine.config.run_config import make_config
 from engine.jobs.store import RunStore
+from engine.models.base import Model
 from engine.training.batching import TensorBatches
 from engine.training.callbacks import CancelWatcher, EarlyStopping, NanGuard
 from engine.training.run import execute
@@ -99,12 +100,15 @@ def test_events_come_in_order_and_metrics_are_python_floats():
     assert set(state.metrics) >= {"train_loss", "train_acc", "valid_loss", "valid_acc", "lr"}
 
 
-class OwnLoss(nn.Linear):
+class OwnLoss(Model):
     """A model with its own training loss: the Trainer must use it for training batches only."""
 
     def __init__(self):
-        super().__init__(3, 2)
-        self.calls = 0
+        super().__init__()
+        self.fc, self.calls = nn.Linear(3, 2), 0
+
+    def forward(self, x):
+        return self.fc(x)
 
     def training_loss(self, x, y, loss):
         self.calls += 1

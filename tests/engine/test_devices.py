@@ -105,8 +105,7 @@ def test_generative_fits_every_tensor_on_the_parameters_device(device, covarianc
     assert {(b.device.type, b.dtype) for b in model.buffers()} == {(device, dtype)}
     out = model(x.to(device))
     assert (out.device.type, out.dtype, tuple(out.shape)) == (device, torch.float32, (120, 2))
-    optimizer, _, _ = model.configure_optimizers(None, 1)
-    assert {p.device.type for g in optimizer.param_groups for p in g["params"]} == {device}
+    assert model.configure_optimizers(None, 1) == (None, None, False)  # nothing to step, nothing to place
 
 
 def test_generative_without_float64_computes_in_float32_close_to_float64(monkeypatch):
