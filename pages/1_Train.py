@@ -8,7 +8,8 @@ import streamlit as st
 from engine.config.options import ConfigError
 from engine.config.run_config import CORE_OPTIONS, RunConfig, core_defaults
 from engine.data import DATASETS
-from engine.jobs.store import ACTIVE, QuotaExceeded
+from engine.jobs.quota import QuotaExceeded
+from engine.jobs.store import ACTIVE
 from engine.models import MODELS
 from ui import config_form, inside_view, live, model_shape, permissions, query_config, state
 from ui.option_widgets import off_widget

@@ -19,7 +19,7 @@ from engine import tune
 from engine.config.run_config import CORE
 from engine.data import DATASETS
 from engine.jobs.procs import detached_kwargs, pid_alive, scrubbed_env
-from engine.jobs.store import QuotaExceeded
+from engine.jobs.quota import QuotaExceeded
 from engine.models import MODELS, models_for
 from engine.paths import check_name
 from ui import permissions, state

@@ -18,12 +18,13 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from engine.jobs.quota import ACTIVE as ACTIVE  # queued + running (re-exported)
+from engine.jobs.quota import check_quota
 from engine.jobs.tracker import clean_note, clean_tag, clean_tags
 from engine.paths import data_home, runs_dir
 
 RESUMABLE = ("interrupted", "stopped", "failed")
 STATUSES = ("queued", "running", "done", "stopped", "diverged", "failed", "interrupted")
-ACTIVE = ("queued", "running")
 FINISHED = ("done", "stopped", "diverged", "failed", "interrupted")
 ETA_WINDOW = 5  # finished epochs whose median time per epoch the ETA uses
 
@@ -87,19 +88,6 @@ class RunNotFound(KeyError):
         return f"no run {self.args[0]!r}. Fix: list runs with `python -m engine runs`."
 
 
-class QuotaExceeded(ValueError):
-    """An owner already has `max_active_per_owner` runs queued or running."""
-
-    def __init__(self, owner: str, limit: int, active: list[str]):
-        super().__init__(owner, limit, active)
-        self.owner, self.limit, self.active = owner, limit, active
-
-    def __str__(self) -> str:
-        return (f"{self.owner!r} already has {len(self.active)} runs queued or running ({', '.join(self.active)}); "
-                f"the limit is {self.limit} per person (max_active_per_owner). Fix: stop one of them (Stop on the "
-                "Train page, or `python -m engine cancel RUN_ID`) or wait until one ends, then submit again")
-
-
 def new_run_id() -> str:
     return time.strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
 
@@ -150,7 +138,7 @@ class RunStore:
         run_id = run_id or new_run_id()
         now = time.time()
         with self._tx() as db:
-            _check_quota(db, owner, max_active)
+            check_quota(db, owner, max_active)
             db.execute(
                 "INSERT INTO runs (id, name, owner, status, config, created, updated, max_epochs, parent, backend) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -213,7 +201,7 @@ class RunStore:
             row = db.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise RunNotFound(run_id)
-            _check_quota(db, row[0], max_active)
+            check_quota(db, row[0], max_active)
             cur = db.execute(
                 f"UPDATE runs SET {cols} WHERE id = ? AND status IN ({','.join('?' * len(from_statuses))})",
                 (*fields.values(), run_id, *from_statuses),
@@ -371,16 +359,6 @@ class RunStore:
             raise RunNotFound(run_id)
         db.execute("INSERT OR IGNORE INTO annotations (run_id) VALUES (?)", (run_id,))
         return tuple(db.execute("SELECT tags, note FROM annotations WHERE run_id = ?", (run_id,)).fetchone())
-
-
-def _check_quota(db: sqlite3.Connection, owner: str | None, max_active: int | None) -> None:
-    if owner is None or not max_active:
-        return
-    active = [r[0] for r in db.execute(
-        f"SELECT id FROM runs WHERE owner = ? AND status IN ({','.join('?' * len(ACTIVE))}) ORDER BY created",
-        (owner, *ACTIVE))]
-    if len(active) >= max_active:
-        raise QuotaExceeded(owner, max_active, active)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -20,7 +20,8 @@ from engine.config.run_config import RunConfig, make_config
 from engine.data import DATASETS
 from engine.jobs.backends import make_runner
 from engine.jobs.local import JobRunner
-from engine.jobs.store import ACTIVE, QuotaExceeded
+from engine.jobs.quota import QuotaExceeded
+from engine.jobs.store import ACTIVE
 from engine.paths import check_name, data_home
 from engine.tune.space import Param, search_space, searchable, trial_config
 from engine.tune.studies import new_study_name, storage, study_names, trial_row

@@ -16,8 +16,9 @@ from engine.config.run_config import make_config
 from engine.jobs.local import JobRunner, Supervisor
 from engine.jobs.procs import pid_alive
 from engine.jobs.queue import describe, estimate_wait, fair_order, queue_info
+from engine.jobs.quota import QuotaExceeded
 from engine.jobs.settings import settings
-from engine.jobs.store import QuotaExceeded, RunStore
+from engine.jobs.store import RunStore
 
 SUBMIT = ["submit", "--dataset", "digits", "--model", "mlp", "--epochs", "1"]
 
