@@ -13,7 +13,7 @@ import torch
 from exporthelpers import HEADLINES, source
 
 from engine.predict.export import ExportError, ExportSource, export
-from engine.predict.export.inputs import named, read_example
+from engine.predict.export.inputs import SEQUENCE_NAMES, named, read_example
 from engine.predict.export.onnx import run_onnx, session
 
 
@@ -45,6 +45,8 @@ def test_onnx_reproduces_every_model_kind_with_dynamic_axes(kind, tmp_path):
     sess = session(tmp_path / "model.onnx")
     inputs, logits = read_example(tmp_path / "example.npz")
     assert [i.name for i in sess.get_inputs()] == list(inputs)
+    for i in sess.get_inputs():  # dynamic batch, and sequence length where there is one
+        assert i.shape[:2] == (["batch", "seq"] if i.name in SEQUENCE_NAMES else ["batch", *i.shape[1:2]])
     assert np.abs(run_onnx(sess, inputs) - logits).max() <= 1e-4
     more, want = expected(src, other_raw(src))
     assert next(iter(more.values())).shape[0] != next(iter(inputs.values())).shape[0]
@@ -83,3 +85,20 @@ def test_an_export_that_does_not_reproduce_the_model_is_refused_and_nothing_is_w
         with pytest.raises(ExportError, match="away from the PyTorch model's"):
             export(src, fmt, tmp_path / fmt)
         assert not list((tmp_path / fmt).iterdir())
+
+
+def test_an_onnx_graph_that_lost_a_dynamic_axis_is_refused():
+    from onnx import TensorProto, helper
+
+    from engine.predict.export.onnx import check_dynamic_axes
+
+    def graph(ids_shape):
+        ins = [helper.make_tensor_value_info("ids", TensorProto.INT64, ids_shape),
+               helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"])]
+        out = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 4])
+        return helper.make_model(helper.make_graph([], "g", ins, [out]))
+
+    example = {"ids": np.zeros((3, 6), np.int64), "lengths": np.ones(3, np.int64)}
+    check_dynamic_axes(graph(["batch", "seq"]), example)
+    with pytest.raises(ExportError, match="'ids' lost a dynamic axis"):
+        check_dynamic_axes(graph(["batch", 6]), example)

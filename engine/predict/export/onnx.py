@@ -46,7 +46,22 @@ def onnx_bytes(src: ExportSource, example: dict[str, np.ndarray]) -> bytes:
                           f"{str(exc).splitlines()[0][:200]}). Use the torch-export or checkpoint export") from None
     model = converted.model_proto
     onnx.checker.check_model(model, full_check=True)
+    check_dynamic_axes(model, example)
     return model.SerializeToString()
+
+
+def input_axes(model) -> dict[str, list]:
+    """{ONNX input name: [axis name, or its fixed size]}."""
+    return {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+
+
+def check_dynamic_axes(model, example: dict[str, np.ndarray]) -> None:
+    """The converter can fall back to fixed sizes without failing: every dynamic axis must come out named."""
+    got = input_axes(model)
+    for name, axes in zip(example, model_inputs.axis_names(example), strict=True):
+        if any(got.get(name, [None] * 2)[i] != axis for i, axis in axes.items()):
+            raise ExportError(f"the ONNX model's input {name!r} lost a dynamic axis ({got.get(name)}); "
+                              "use the torch-export or checkpoint export")
 
 
 def session(model: bytes | str | Path):
