@@ -10,7 +10,7 @@ from engine.jobs.store import FINISHED
 from engine.paths import safe_child
 from engine.predict.predictor import Predictor
 from engine.training.checkpoint import CheckpointError
-from ui import permissions, predict_image, predict_table, predict_text, state
+from ui import explain_view, permissions, predict_image, predict_table, predict_text, state
 from ui.text_view import escape_markdown
 
 st.set_page_config(page_title="Predict · NN Lab", page_icon=":material/online_prediction:", layout="wide")
@@ -78,11 +78,11 @@ st.caption(f"{predictor.model_name} trained on **{predictor.config.dataset}**; c
            + ", ".join(escape_markdown(c) for c in predictor.classes))
 
 if predictor.kind == "text":
-    predict_text.render(predictor, explain=None)  # explain: an explanation view of one prediction, when one exists
+    predict_text.render(predictor, explain=explain_view.headline)
 elif predictor.kind == "image":
     if tuple(predictor.image_shape) == (8, 8) and source != "A checkpoint file":
         predict_image.coarse_notice(predict_image.best_run(runs, {r["id"]: store.result(r["id"]) for r in runs}))
-    predict_image.render(predictor)
+    predict_image.render(predictor, explain=explain_view.picture)
 elif predictor.kind == "table":
     predict_table.render(predictor)
 else:

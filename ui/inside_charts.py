@@ -153,3 +153,30 @@ def histogram_figure(rows: list[dict], kind: str = "weight") -> go.Figure:
     fig.update_layout(meta=HEALTH_META, height=170 * n_rows + 40, margin={"l": 10, "r": 10, "t": 40, "b": 20},
                       bargap=0)
     return fig
+
+
+# --- why this answer (engine/predict/explain.py) ---------------------------------------------------
+EXPLAIN_META = "explain"
+
+
+def attribution_figure(attributions: list[dict], label: str) -> go.Figure:
+    """A bar per word, in reading order: how much it pushed the logit of `label` up (green) or down (red)."""
+    words = [f"{i + 1}. {a['token']}" for i, a in enumerate(attributions)]
+    scores = [a["score"] for a in attributions]
+    fig = go.Figure(go.Bar(x=scores, y=words, orientation="h",
+                           marker_color=["#16a34a" if s >= 0 else "#dc2626" for s in scores],
+                           hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    fig.update_layout(meta=EXPLAIN_META, height=max(180, 28 * len(words) + 80),
+                      margin={"l": 10, "r": 10, "t": 40, "b": 40}, yaxis={"autorange": "reversed"},
+                      title={"text": f"Each word's share of the logit of “{label}”"}, xaxis_title="attribution")
+    return fig
+
+
+def saliency_figure(saliency: list[list[float]], title: str = "Saliency: |d logit / d pixel|") -> go.Figure:
+    """The saliency map as a heatmap, row 0 at the top (as the picture)."""
+    fig = go.Figure(go.Heatmap(z=saliency, colorscale="Hot", reversescale=True, showscale=False,
+                               hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>"))
+    fig.update_layout(meta=EXPLAIN_META, height=260, width=260, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      title={"text": title}, yaxis={"autorange": "reversed", "visible": False,
+                                                    "scaleanchor": "x"}, xaxis={"visible": False})
+    return fig

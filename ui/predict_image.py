@@ -68,8 +68,9 @@ def _clear() -> None:
 
 
 @st.fragment
-def render(predictor: Predictor) -> None:
-    """The canvas (or an upload) and the prediction, as a fragment: a stroke redraws this part only."""
+def render(predictor: Predictor, explain=None) -> None:
+    """The canvas (or an upload) and the prediction, as a fragment: a stroke redraws this part only.
+    `explain(predictor, picture, paper)`, when given, draws an explanation of the prediction below it."""
     from streamlit_drawable_canvas import st_canvas  # registers its component: needs the Streamlit runtime
 
     h, w = predictor.image_shape
@@ -109,3 +110,5 @@ def render(predictor: Predictor) -> None:
                    "pixels, and centred by its centre of mass." if (h, w) != (8, 8) else
                    "Like scikit-learn's digits were made: the ink is cropped, scaled to a 32x32 field and "
                    "counted in 4x4 blocks (8x8 values from 0 to 1).")
+    if explain is not None:
+        explain(predictor, source, paper)

@@ -1,7 +1,9 @@
-"""Seeing inside a network: `summary` (the layer table of some settings, before training) and `layers` (a run's
-layer health per epoch)."""
+"""Seeing inside a network: `summary` (the layer table of some settings, before training), `layers` (a run's
+layer health per epoch) and `explain` (why a run answered as it did)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from engine.cli import emit
 from engine.cli.flags import add_run_flags, config_from_args
@@ -22,6 +24,15 @@ def register(sub) -> None:
     la.add_argument("--histograms", action="store_true", help="also the 30-bin weight and gradient histograms")
     la.add_argument("--json", action="store_true", help="one JSON line per (epoch, layer)")
     la.set_defaults(func=run_layers)
+
+    ex = sub.add_parser("explain", help="why a run answered as it did: word attributions for a headline, a saliency "
+                                        "map for a digit picture")
+    ex.add_argument("run_id")
+    src = ex.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="a headline (text runs)")
+    src.add_argument("--input-file", help="a PNG/JPEG picture of a digit (image runs)")
+    ex.add_argument("--json", action="store_true", help="one JSON object")
+    ex.set_defaults(func=run_explain)
 
 
 def run_summary(args) -> int:
@@ -67,3 +78,25 @@ def run_layers(args) -> int:
 
 def _cell(value, width: int) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:>{width}.3g}"
+
+
+def run_explain(args) -> int:
+    from engine.predict.explain import explain_image, explain_text
+    from engine.predict.predictor import InputError, Predictor
+
+    pred = Predictor.from_run(RunStore(args.home), args.run_id)
+    if (args.text is not None) != (pred.kind == "text"):
+        raise InputError(f"this run reads {pred.kind} inputs: give " + ("--text" if pred.kind == "text" else
+                                                                         "--input-file PICTURE"))
+    out = explain_text(pred, args.text) if args.text is not None else explain_image(pred, args.input_file)
+    if args.json:
+        emit({k: v for k, v in out.items() if k != "image"}, True)
+        return 0
+    print(f"{out['label']}  (" + ", ".join(f"{t['label']} {t['prob']:.3f}" for t in out["top"]) + ")")
+    if out.get("note"):
+        print(out["note"])
+    for item in out.get("attributions", []):
+        print(f"{item['token']:>20} {item['score']:+.4f}")
+    if "saliency" in out:
+        print("saliency map " + "x".join(map(str, np.shape(out["saliency"]))) + " (--json for the values)")
+    return 0

@@ -317,6 +317,11 @@ def test_predict_page_classifies_a_typed_headline(lab_env):
     assert any("~~zzqxw~~" in t for t in texts(at.markdown))
     probs = plotly_specs(at)[0]["data"][0]
     assert sorted(probs["y"]) == sorted(news.CLASS_NAMES) and abs(sum(probs["x"]) - 1) < 1e-4
+    assert "Why this answer" in " ".join(texts(at.markdown))  # word attributions (Captum) below the answer
+    words = [s for s in plotly_specs(at) if s["layout"].get("meta") == "explain"][0]["data"][0]
+    assert words["y"] == ["1. bank", "2. profits", "3. rise", "4. as", "5. stocks", "6. rally", "7. zzqxw"]
+    assert spec_values(words["x"])[-1] == 0.0  # a word the vectors do not know gets nothing
+    assert any(":green-background[" in t or ":red-background[" in t for t in texts(at.markdown))
 
 
 def test_predict_page_warns_on_empty_and_huge_input(lab_env):
@@ -336,6 +341,8 @@ def test_predict_page_is_honest_when_no_word_is_known_and_shows_no_arrow(lab_env
     at.text_input(key="predict_text").input("\U0001F600\U0001F600 zzqxw").run()
     assert not at.exception
     assert any("None of these words" in t for t in texts(at.warning))
+    assert any("No known words: this is the model's bias" in t for t in texts(at.warning))
+    assert not [s for s in plotly_specs(at) if s["layout"].get("meta") == "explain"]  # no story about nothing
     metric = next(m for m in at.metric if m.label == "Prediction")
     assert not metric.proto.delta  # a probability is not a change: no arrow
 

@@ -81,3 +81,19 @@ def test_small_multiples_and_histograms_have_a_panel_per_layer():
     assert len(hist.data) == 3 and list(hist.data[0].y) == [0, 5, 5, 0]
     assert list(hist.data[0].x) == [-0.375, -0.125, 0.125, 0.375]
     assert inside_charts.layer_frame([]).empty
+
+
+def test_attribution_bars_keep_reading_order_and_sign_colours():
+    from ui.explain_view import coloured_words
+
+    attrs = [{"token": "fed", "score": 1.5}, {"token": "as", "score": -0.1}, {"token": "rates", "score": 0.8}]
+    fig = inside_charts.attribution_figure(attrs, "business")
+    assert list(fig.data[0].y) == ["1. fed", "2. as", "3. rates"] and list(fig.data[0].x) == [1.5, -0.1, 0.8]
+    assert list(fig.data[0].marker.color) == ["#16a34a", "#dc2626", "#16a34a"]
+    assert coloured_words(attrs) == "**:green-background[fed]** :red-background[as] **:green-background[rates]**"
+    assert coloured_words([{"token": "a]b", "score": 1.0}]) == "**:green-background[a\\]b]**"  # escaped
+
+
+def test_saliency_figure_is_the_map_as_given():
+    fig = inside_charts.saliency_figure([[0.0, 1.0], [2.0, 3.0]])
+    assert [list(r) for r in fig.data[0].z] == [[0.0, 1.0], [2.0, 3.0]] and fig.layout.meta == "explain"
