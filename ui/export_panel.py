@@ -18,6 +18,7 @@ import streamlit as st
 
 from engine.data import DATASETS
 from engine.jobs.store import RunStore
+from engine.models import MODELS
 from engine.predict.export import FORMATS, ExportError, bundle, source_from_run
 from engine.training.checkpoint import CheckpointError
 from ui import state
@@ -75,6 +76,8 @@ def render(store: RunStore, run_id: str) -> None:
         st.info("Exports appear once the run has finished its first epoch (it saves a checkpoint each epoch).")
         return
     kind = DATASETS[run["config"]["dataset"]].kind if run["config"]["dataset"] in DATASETS else None
+    model = MODELS.get(run["config"]["model"])
+    reads_vectors = kind == "text" and model is not None and model.input == "vector"  # the mean of word vectors
     st.caption(f"From the run's best checkpoint (the epoch with the {best_checkpoint_label(run['config'])}). "
                "The same from a terminal: "
                f"`python -m engine export {run_id} --format FORMAT --out DIR`.")
@@ -82,11 +85,11 @@ def render(store: RunStore, run_id: str) -> None:
         left, right = st.columns([3, 2])
         left.markdown(f"**{fmt.title}** (`{fmt.name}`): {fmt.description}")
         options = {}
-        if fmt.name == "script" and kind == "text":
+        if fmt.name in ("script", "onnx", "torch-export") and reads_vectors:
             top = left.number_input(
                 "Word vectors to include (0 = all)", min_value=0, step=10_000, value=0,
-                key=f"export_top_words_{run_id}",
-                help="The script predicts any headline, so it carries the word vectors (GloVe: 400,000 words, "
+                key=f"export_top_words_{fmt.name}_{run_id}",
+                help="The export predicts any headline, so it carries the word vectors (GloVe: 400,000 words, "
                      "about 72 MB). Keep only the N most frequent words for a smaller download; rarer words "
                      "then count as unknown.")
             options["top_words"] = int(top) or None

@@ -52,8 +52,8 @@ def write_featurizer_state(src: ExportSource, out: Path, example: dict[str, np.n
     doc = {
         "featurizer": state,
         "how": HOW.get(state.get("kind"), "see featurizer"),
-        "inputs": {name: {"shape": ["batch", *(["seq"] if a.ndim == 2 and name != "x" else list(a.shape[1:]))],
-                          "dtype": str(a.dtype)} for name, a in example.items() if name != "expected_logits"},
+        "inputs": [{"name": name, "shape": ["batch", *(["seq"] if a.ndim == 2 and name != "x" else list(a.shape[1:]))],
+                    "dtype": str(a.dtype)} for name, a in example.items() if name != "expected_logits"],  # in order
         "classes": list(src.spec.get("classes", [])),
         "output": "value (times spec.target_scale[1] plus spec.target_scale[0], when present, in the target's units)"
                   if regression else "logits (apply softmax for probabilities)",
