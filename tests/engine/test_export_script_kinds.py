@@ -54,3 +54,19 @@ def test_script_of_a_table_model_reads_json_rows_and_csv(tmp_path):
     proc = subprocess.run([sys.executable, "-I", str(out / "predict.py"), "--row", '{"speed": 3}'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "unknown column" in proc.stderr
+
+
+def test_script_of_a_cnn_and_of_the_closed_form_gaussian(tmp_path):
+    import numpy as np
+
+    cnn = source("cnn")  # the torch script: the CNN class and its pixel featurizer copied from the engine
+    export(cnn, "script", tmp_path / "cnn")
+    images = np.random.default_rng(2).random((4, 8, 8), dtype=np.float32)
+    np.save(tmp_path / "in.npy", images)
+    assert_same(run_script(tmp_path / "cnn", "--npy", str(tmp_path / "in.npy")), cnn.predictor.probabilities(images),
+                cnn.spec["classes"])
+    gaussian = source("generative")  # a table run: through onnxruntime
+    export(gaussian, "script", tmp_path / "gauss")
+    rows = [{"hp": 10.0, "attack": 5.0, "type": "fire"}, {"hp": 90.0, "attack": 100.0, "type": "grass"}]
+    assert_same(run_script(tmp_path / "gauss", *[a for r in rows for a in ("--row", json.dumps(r))]),
+                gaussian.predictor.probabilities(pd.DataFrame(rows)), gaussian.spec["classes"])
