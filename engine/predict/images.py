@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import center_of_mass
 
 INK_THRESHOLD = 0.2  # share of the strongest ink that counts as part of the digit's box
 MNIST_BOX = 20
@@ -118,12 +119,6 @@ def _scaled(crop: np.ndarray, longest: int) -> np.ndarray:
     scale = longest / max(h, w)
     out = _resize(crop, max(1, round(w * scale)), max(1, round(h * scale)))
     return np.clip(out / max(float(out.max()), 1e-6), 0.0, 1.0)
-
-
-def center_of_mass(a: np.ndarray) -> tuple[float, float]:
-    total = float(a.sum())
-    ys, xs = np.indices(a.shape)
-    return float((ys * a).sum() / total), float((xs * a).sum() / total)
 
 
 def _paste(field: np.ndarray, patch: np.ndarray, top: int, left: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Mini-batches from in-memory tensors by slicing a random permutation.
 
-No per-item `Dataset.__getitem__` + `DataLoader` collate: for tensors already in memory, one
-fancy-index per batch is far cheaper (bench/batching.py measures it).
+One fancy-index per batch of tensors already in memory, as the library's
+DataLoader(TensorDataset, sampler=BatchSampler(RandomSampler, B), batch_size=None) also does; bench/batching.py
+times the two side by side.
 """
 
 from __future__ import annotations

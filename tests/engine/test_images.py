@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from digit_drawing import draw_digit
 from PIL import Image
+from scipy.ndimage import center_of_mass
 
-from engine.predict.images import BlankImageError, center_of_mass, ink_map, prepare_digit
+from engine.predict.images import BlankImageError, ink_map, prepare_digit
 
 CONVENTIONS = ("light_on_dark", "dark_on_light", "transparent")
 PLACEMENTS = {  # (left, top, width, height) on the 280x280 canvas, slant
