@@ -12,6 +12,7 @@ A model of the registry (engine.models.base.Model) gives the loss of a training 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -90,8 +91,7 @@ class Trainer:
         state.max_epochs = epochs
         state.epoch = start_epoch
         self.model.to(self.device)
-        try:
-            self._emit("on_fit_start", state)
+        with self._fitting(state):
             for epoch in range(start_epoch + 1, epochs + 1):
                 if state.should_stop:
                     break
@@ -108,15 +108,25 @@ class Trainer:
                 if self.scheduler is not None and not self.scheduler_per_batch:
                     self.scheduler.step()
                 metrics["epoch_seconds"] = time.perf_counter() - t0
-                state.metrics = metrics
-                state.history.append({"epoch": float(epoch), **metrics})
-                state.epoch_completed = True
-                self._emit("on_epoch_end", state)
+                self._end_epoch(state, metrics)
+        return state
+
+    @contextlib.contextmanager
+    def _fitting(self, state: TrainState):
+        """on_fit_start, the fit, on_fit_end; on_exception (then the exception goes on) if the fit raises."""
+        try:
+            self._emit("on_fit_start", state)
+            yield
             self._emit("on_fit_end", state)
         except BaseException as exc:
             self._emit("on_exception", state, exc)
             raise
-        return state
+
+    def _end_epoch(self, state: TrainState, metrics: dict[str, float]) -> None:
+        state.metrics = metrics
+        state.history.append({"epoch": float(state.epoch), **metrics})
+        state.epoch_completed = True
+        self._emit("on_epoch_end", state)
 
     def _train_epoch(self, batches: Iterable, state: TrainState) -> dict[str, float]:
         """One pass over `batches`. The loss and accuracy add up on the device and are read once at the end:
@@ -176,8 +186,7 @@ class Trainer:
         and metrics as for an epoch of the loop, so the run's reports, checkpoints and results come out alike."""
         state = TrainState(max_epochs=1)
         self.model.to(self.device)
-        try:
-            self._emit("on_fit_start", state)
+        with self._fitting(state):
             state.epoch, state.epoch_completed = 1, False
             self._emit("on_epoch_start", state)
             t0 = time.perf_counter()
@@ -186,14 +195,7 @@ class Trainer:
             if valid is not None:
                 metrics.update({f"valid_{k}": v for k, v in self.evaluate(valid).items()})
             metrics["epoch_seconds"] = time.perf_counter() - t0
-            state.metrics = metrics
-            state.history.append({"epoch": 1.0, **metrics})
-            state.epoch_completed = True
-            self._emit("on_epoch_end", state)
-            self._emit("on_fit_end", state)
-        except BaseException as exc:
-            self._emit("on_exception", state, exc)
-            raise
+            self._end_epoch(state, metrics)
         return state
 
     def evaluate(self, batches: Iterable) -> dict[str, float]:
