@@ -72,6 +72,9 @@ class LayerHealth(Callback):
     def on_fit_start(self, trainer, state: TrainState) -> None:
         self.layers = trainable_layers(trainer.model)
         self._params = {name: [p for p in m.parameters(recurse=False) if p.requires_grad] for name, m in self.layers}
+        if trainer.optimizer is None:  # a closed-form fit: no optimizer steps, no update ratio
+            self._opt_hooks = ()
+            return
         self._opt_hooks = (trainer.optimizer.register_step_pre_hook(self._pre_step),
                            trainer.optimizer.register_step_post_hook(self._post_step))
 
