@@ -54,24 +54,26 @@ class RNNClassifier(Model):
         else:
             seq = e
         out, h = self.rnn(seq)
-        if self.pool in ("max", "maxmean", "attn"):
-            if self.pack:
-                out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
-            mask = length_mask(lengths, ids.shape[1], ids.device).unsqueeze(-1)
-            if self.pool == "attn":
-                weights = self.attn(out).masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, L, 1)
-                feat = (weights * out).sum(dim=1)
-            else:
-                feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
-            if self.pool == "maxmean":
-                mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
-                feat = torch.cat([feat, mean], dim=1)
-        else:
+        if self.pool == "last":
             if self.cell == "lstm":
                 h = h[0]
             last = h.view(self.layers, self.dirs, h.shape[1], h.shape[2])[-1]  # (dirs, B, H)
-            feat = torch.cat(list(last), dim=1)
-        return self.fc(self.dropout(feat))
+            return self.fc(self.dropout(torch.cat(list(last), dim=1)))
+        if self.pack:
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+        return self.fc(self.dropout(self.pool_outputs(out, ids, lengths)))
+
+    def pool_outputs(self, out: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The title vector of the padded outputs (B, L, dirs*H) for the max, maxmean and attn pools."""
+        mask = length_mask(lengths, ids.shape[1], ids.device).unsqueeze(-1)
+        if self.pool == "attn":
+            weights = self.attn(out).masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, L, 1)
+            return (weights * out).sum(dim=1)
+        feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+        if self.pool == "maxmean":
+            mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
+            feat = torch.cat([feat, mean], dim=1)
+        return feat
 
     def training_loss(self, x, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
         """The Trainer's loss for a training batch: (outputs, loss); adversarial when adversarial > 0."""

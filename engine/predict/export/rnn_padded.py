@@ -20,8 +20,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.models.seq_mask import length_mask
-
 
 def run_direction(cell: str, x: torch.Tensor, params: list[torch.Tensor], has_bias: bool) -> torch.Tensor:
     """One layer, one direction, time-major: x (L, B, D) -> outputs (L, B, H), from a zero state."""
@@ -83,16 +81,5 @@ def padded_head(model, e: torch.Tensor, x) -> torch.Tensor:
     ids, lengths = x[0], x[1]
     e = model.dropout(e)
     out, last = padded_rnn(model.rnn, model.cell, e, lengths, model.training)
-    if model.pool in ("max", "maxmean", "attn"):
-        mask = length_mask(lengths, ids.shape[1], ids.device).unsqueeze(-1)
-        if model.pool == "attn":
-            weights = model.attn(out).masked_fill(~mask, float("-inf")).softmax(dim=1)
-            feat = (weights * out).sum(dim=1)
-        else:
-            feat = out.masked_fill(~mask, float("-inf")).max(dim=1).values
-        if model.pool == "maxmean":
-            mean = out.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
-            feat = torch.cat([feat, mean], dim=1)
-    else:
-        feat = last
+    feat = last if model.pool == "last" else model.pool_outputs(out, ids, lengths)
     return model.fc(model.dropout(feat))
