@@ -1,17 +1,14 @@
 """Runs page: take a run away. One row per export format (engine.predict.export.FORMATS): a Prepare button
-builds the files (a zip when there are several), then a download button hands them over.
+starts the export in a worker process (engine/predict/export/job.py: `python -m engine export-job`), a fragment
+follows it each second, and a download button hands over the file it wrote (a zip when there are several).
 
-A prepared download is a file in this session's temporary folder (EXPORT_ROOT/<owner id>), described in
-st.session_state under `export_<format>_<run id>`, so it survives reruns without being rebuilt and without
-holding its bytes in the server's memory. A session keeps one prepared export (a new one replaces it); files
-left by ended sessions are removed after KEEP_SECONDS. Every widget key names the format and the run.
+The prepared file lives under <home>/exports/<owner id>/ and is described in st.session_state[JOB_KEY]: one
+export per session at a time, a new one replaces the previous one, the engine sweeps files of ended sessions.
+Every widget key names the format and the run.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -19,12 +16,13 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.jobs.store import RunStore
 from engine.models import MODELS
-from engine.predict.export import FORMATS, ExportError, bundle, source_from_run
-from engine.training.checkpoint import CheckpointError
+from engine.predict.export import FORMATS
+from engine.predict.export import job as export_job
 from ui import state
 from ui.config_form import best_checkpoint_label
 
 MIME = {".zip": "application/zip", ".json": "application/json", ".pt": "application/octet-stream"}
+JOB_KEY = "export_job"
 
 
 def human_size(n: int) -> str:
@@ -33,36 +31,6 @@ def human_size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GB"
-
-
-EXPORT_ROOT = Path(tempfile.gettempdir()) / "nnlab-exports"
-KEEP_SECONDS = 3600.0
-PREFIX = "export_"
-
-
-def state_key(fmt: str, run_id: str) -> str:
-    return f"{PREFIX}{fmt}_{run_id}"
-
-
-def sweep(root: Path = EXPORT_ROOT, keep_s: float = KEEP_SECONDS) -> None:
-    """Remove the export folders of sessions that prepared nothing for `keep_s` seconds."""
-    for folder in root.glob("*") if root.exists() else ():
-        if time.time() - folder.stat().st_mtime > keep_s:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def keep_prepared(name: str, data: bytes, listing, options: dict) -> dict:
-    """Write a prepared export into this session's folder, replacing its previous one (one per session)."""
-    sweep()
-    folder = EXPORT_ROOT / state.owner_id()
-    shutil.rmtree(folder, ignore_errors=True)
-    for key in [k for k in st.session_state if str(k).startswith(PREFIX) and isinstance(st.session_state[k], dict)
-                and "path" in st.session_state[k]]:
-        del st.session_state[key]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(name).name
-    path.write_bytes(data)
-    return {"name": name, "path": str(path), "size": len(data), "listing": listing, "options": options}
 
 
 def has_checkpoint(store: RunStore, run_id: str) -> bool:
@@ -81,6 +49,8 @@ def render(store: RunStore, run_id: str) -> None:
     st.caption(f"From the run's best checkpoint (the epoch with the {best_checkpoint_label(run['config'])}). "
                "The same from a terminal: "
                f"`python -m engine export {run_id} --format FORMAT --out DIR`.")
+    job = st.session_state.get(JOB_KEY)
+    status = export_job.poll(job) if job is not None else None
     for fmt in FORMATS.values():
         left, right = st.columns([3, 2])
         left.markdown(f"**{fmt.title}** (`{fmt.name}`): {fmt.description}")
@@ -93,21 +63,48 @@ def render(store: RunStore, run_id: str) -> None:
                      "about 72 MB). Keep only the N most frequent words for a smaller download; rarer words "
                      "then count as unknown.")
             options["top_words"] = int(top) or None
-        key = state_key(fmt.name, run_id)
-        if right.button(f"Prepare {fmt.name}", key=f"export_prepare_{fmt.name}_{run_id}", width="stretch"):
-            try:
-                with st.spinner(f"Exporting {fmt.title.lower()}..."):
-                    name, data, listing = bundle(source_from_run(store, run_id), fmt.name, **options)
-                st.session_state[key] = keep_prepared(name, data, listing, options)
-                st.rerun()  # rows drawn above may offer the export this one replaced
-            except (ExportError, CheckpointError, OSError) as exc:
-                st.session_state.pop(key, None)
-                right.error(str(exc))
-        ready = st.session_state.get(key)
-        if ready and ready["options"] == options and Path(ready["path"]).exists():
-            suffix = "." + ready["name"].rsplit(".", 1)[-1]
-            right.download_button(f"Download {ready['name']} ({human_size(ready['size'])})",
-                                  Path(ready["path"]).read_bytes,
-                                  file_name=ready["name"], mime=MIME.get(suffix, "application/octet-stream"),
-                                  key=f"export_download_{fmt.name}_{run_id}", width="stretch")
-            right.caption(" · ".join(f"{n} {human_size(b)}" for n, b in ready["listing"]))
+        with right:
+            _row(store, run_id, fmt.name, options, job, status)
+
+
+def _row(store: RunStore, run_id: str, fmt: str, options: dict, job: dict | None, status: dict | None) -> None:
+    """The Prepare button, then "exporting..." while the worker runs, then the download or the error."""
+    mine = job is not None and (job["run_id"], job["format"], job["options"]) == (run_id, fmt, options)
+    busy = status is not None and status["state"] == "running"
+    if st.button(f"Prepare {fmt}", key=f"export_prepare_{fmt}_{run_id}", width="stretch", disabled=busy,
+                 help="prepared in the background: the page stays usable; one export at a time"):
+        try:
+            st.session_state[JOB_KEY] = export_job.start(store.home, state.owner_id(), run_id, fmt, options)
+        except ValueError as exc:  # ExportBusy, a bad name
+            st.error(str(exc))
+            return
+        st.rerun()  # every row redraws: the buttons are disabled while it runs
+    if not mine:
+        return
+    if busy:
+        _follow()
+        if st.button("Cancel", key=f"export_cancel_{fmt}_{run_id}", width="stretch"):
+            export_job.cancel(job)
+            del st.session_state[JOB_KEY]
+            st.rerun()
+    elif status["state"] == "failed":
+        st.error(f"The export failed: {status['error']}")
+    else:
+        suffix = Path(status["name"]).suffix
+        st.download_button(f"Download {status['name']} ({human_size(status['size'])})", Path(status["path"]).read_bytes,
+                           file_name=status["name"], mime=MIME.get(suffix, "application/octet-stream"),
+                           key=f"export_download_{fmt}_{run_id}", width="stretch", on_click="ignore")
+        st.caption(" · ".join(f"{n} {human_size(b)}" for n, b in status["listing"]))
+
+
+@st.fragment(run_every=1.0)
+def _follow() -> None:
+    """While the worker runs: how long so far; once it has ended, one full rerun draws the download."""
+    job = st.session_state.get(JOB_KEY)
+    if job is None:
+        return
+    status = export_job.poll(job)
+    if status["state"] != "running":
+        st.rerun()
+    st.caption(f":material/hourglass_top: exporting {job['format']}... {status['elapsed']:.0f} s "
+               f"(at most {job['limit_s']:.0f} s)")

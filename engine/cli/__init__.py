@@ -17,7 +17,7 @@ COMMAND_MODULES = ("engine.cli.data_cmds", "engine.cli.train_cmds", "engine.cli.
                    "engine.cli.export_cmd", "engine.cli.internal_cmds", "engine.cli.tune_cmd",
                    "engine.cli.tracker_cmds", "engine.cli.inside_cmds")
 # what the JobRunner starts: parsed without importing the other command modules (fast start-up)
-INTERNAL = {"worker", "supervise"}
+INTERNAL = {"worker", "supervise", "export-job"}
 
 
 def build_parser(modules=COMMAND_MODULES) -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The process entry points the JobRunner starts: `supervise` and `worker`.
+"""The process entry points the JobRunner starts: `supervise`, `worker` and `export-job`.
 
 Kept free of heavy imports at module level: `python -m engine supervise` starts (and takes its
 lock) in well under a second, without loading torch.
@@ -18,6 +18,14 @@ def register(sub) -> None:
     s.add_argument("--idle-exit", type=float, default=60.0)
     s.set_defaults(func=run_supervise)
 
+    e = sub.add_parser("export-job", description="(internal) prepare one export for the Runs page")
+    e.add_argument("run_id")
+    e.add_argument("--format", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--limit", type=float, required=True)
+    e.add_argument("--top-words", type=int, default=None)
+    e.set_defaults(func=run_export_job)
+
 
 def run_worker(args) -> int:
     from engine.jobs.store import RunStore
@@ -32,3 +40,10 @@ def run_supervise(args) -> int:
     from engine.jobs.local import Supervisor
 
     return Supervisor(args.home).run_forever(idle_exit=args.idle_exit)
+
+
+def run_export_job(args) -> int:
+    from engine.predict.export import job
+
+    options = {"top_words": args.top_words} if args.top_words else {}
+    return job.run(args.home, args.run_id, args.format, args.out, options, args.limit)

@@ -342,44 +342,6 @@ def test_a_tampered_checkpoint_is_refused_and_runs_nothing(tmp_path, capsys):
     assert not _Evil.marker.exists()
 
 
-# --- the Runs page panel ------------------------------------------------------------------------
-def _panel_app():
-    import os
-
-    from engine.jobs.store import RunStore
-    from ui import export_panel
-
-    export_panel.render(RunStore(os.environ["NNLAB_HOME"]), os.environ["NNLAB_TEST_RUN"])
-
-
-def test_export_panel_prepares_downloads(digits_runs, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    home, runs = digits_runs
-    run_id = runs["mlp"]
-    monkeypatch.setenv("NNLAB_HOME", str(home))
-    monkeypatch.setenv("NNLAB_TEST_RUN", run_id)
-    at = AppTest.from_function(_panel_app, default_timeout=120).run()
-    assert not at.exception
-    assert {b.key for b in at.button} == {f"export_prepare_{f}_{run_id}" for f in
-                                          ("script", "onnx", "torch-export", "weights-json", "checkpoint")}
-    at.button(key=f"export_prepare_script_{run_id}").click().run()
-    assert not at.exception and not at.error
-    script = at.session_state[f"export_script_{run_id}"]
-    assert script["name"].endswith("-script.zip") and {n for n, _ in script["listing"]} == {"predict.py", "model.pt"}
-    import zipfile
-
-    names = zipfile.ZipFile(script["path"]).namelist()  # on disk, in this session's folder, not in memory
-    assert sorted(n.split("/")[-1] for n in names) == ["model.pt", "predict.py"]
-    assert "data" not in script and len(at.get("download_button")) == 1
-    at.button(key=f"export_prepare_weights-json_{run_id}").click().run()
-    weights = at.session_state[f"export_weights-json_{run_id}"]
-    assert weights["name"] == "weights.json" and json.loads(Path(weights["path"]).read_text())["model"] == "mlp"
-    # one prepared export per session: the new one replaced the script's file
-    assert not Path(script["path"]).exists() and f"export_script_{run_id}" not in at.session_state
-    assert len(at.get("download_button")) == 1
-
-
 def test_script_image_featurizer_without_an_entry_is_copied_from_the_engine(digits_runs, tmp_path, monkeypatch):
     from engine.data.digits import load
     from engine.predict.export import templates

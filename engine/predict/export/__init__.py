@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import atomic
 from engine.jobs.store import RunStore
 from engine.predict.export.source import ExportError, ExportSource
 from engine.predict.predictor import check_checkpoint_file
@@ -68,25 +69,28 @@ def export(source: ExportSource, fmt: str, out: str | Path, **options) -> list[P
     return files
 
 
-def bundle(source: ExportSource, fmt: str, **options) -> tuple[str, bytes, list[tuple[str, int]]]:
-    """An export as one downloadable file: (file name, bytes, [(name, size) of what it holds]).
+def bundle(source: ExportSource, fmt: str, dest: str | Path, **options) -> tuple[Path, list[tuple[str, int]]]:
+    """An export as one downloadable file written into folder `dest`: (its path, [(name, size) of what it holds]).
     A single-file export is that file; several files are zipped into <run>-<format>.zip."""
-    import io
-    import tempfile
+    import shutil
     import zipfile
 
-    with tempfile.TemporaryDirectory(prefix="nnlab-export-") as tmp:
-        files = export(source, fmt, tmp, **options)
+    dest = Path(dest)
+    parts = dest / ".parts"
+    shutil.rmtree(parts, ignore_errors=True)
+    try:
+        files = export(source, fmt, parts, **options)
         listing = [(f.name, f.stat().st_size) for f in files]
         if len(files) == 1:
-            return files[0].name, files[0].read_bytes(), listing
-        buf = io.BytesIO()
+            return Path(shutil.move(files[0], dest / files[0].name)), listing
         folder = f"{source.slug}-{fmt}"
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        with atomic.atomic_open(dest / f"{folder}.zip") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:  # .npz and .pt are compressed already: store them as they are
                 kind = zipfile.ZIP_STORED if f.suffix in (".npz", ".pt") else zipfile.ZIP_DEFLATED
                 zf.write(f, f"{folder}/{f.name}", compress_type=kind)
-        return f"{folder}.zip", buf.getvalue(), listing
+        return dest / f"{folder}.zip", listing
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def _register_builtin() -> None:
