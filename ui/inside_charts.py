@@ -155,6 +155,24 @@ def histogram_figure(rows: list[dict], kind: str = "weight") -> go.Figure:
     return fig
 
 
+def position_grad_figure(row: dict) -> go.Figure:
+    """The gradient norm reaching each word of a sequence model's embedding (one layer-health row): counted back
+    from each title's last word and forward from its first, on a log axis (a vanishing gradient is a straight
+    falling line)."""
+    fig = go.Figure()
+    for key, name, color in (("grad_from_last", "words before the last word", "#2563eb"),
+                             ("grad_by_position", "words after the first word", "#9ca3af")):
+        values = row.get(key) or []
+        fig.add_trace(go.Scatter(x=list(range(len(values))), y=values, mode="lines+markers", name=name,
+                                 line={"color": color},
+                                 hovertemplate="%{x} " + name + ": %{y:.3g}<extra></extra>"))
+    fig.update_layout(meta=HEALTH_META, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 40},
+                      title={"text": f"Gradient reaching each word (epoch {row.get('epoch')})"},
+                      xaxis={"title": "words away", "dtick": 1}, yaxis={"title": "gradient norm", "type": "log"},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
 # --- why this answer (engine/predict/explain.py) ---------------------------------------------------
 EXPLAIN_META = "explain"
 

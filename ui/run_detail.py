@@ -15,7 +15,16 @@ from engine.jobs.store import ACTIVE
 from engine.jobs.tracker import TagError
 from engine.training.checkpoint import CheckpointError
 from engine.training.devices import available_devices
-from ui import charts, export_panel, inside_view, model_card_panel, permissions, query_config, state
+from ui import (
+    charts,
+    export_panel,
+    inside_view,
+    model_card_panel,
+    permissions,
+    projector_view,
+    query_config,
+    state,
+)
 from ui.config_form import best_checkpoint_label
 from ui.live import STATUS_TEXT, references_for, run_kept_epoch, stop_text
 from ui.tables import misclassified_frame
@@ -53,6 +62,7 @@ def render(rows: list[dict]) -> None:
     if result.get("confusion_matrix"):
         _classification(run, result)
     _pictures(store, run)
+    projector_view.render(store, run)
     _downloads(store, run, metrics)
     _annotations(store, run, by_id[run_id])
     _manage(store, run)

@@ -1,5 +1,6 @@
 """Seeing inside a network: `summary` (the layer table of some settings, before training), `layers` (a run's
-layer health per epoch) and `explain` (why a run answered as it did)."""
+layer health per epoch), `explain` (why a run answered as it did) and `projector` (its test examples in the
+space of its hidden representation)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,16 @@ def register(sub) -> None:
     src.add_argument("--input-file", help="a PNG/JPEG picture of a digit (image runs)")
     ex.add_argument("--json", action="store_true", help="one JSON object")
     ex.set_defaults(func=run_explain)
+
+    pr = sub.add_parser("projector", help="a finished run's test examples in 2-D: the layer before the output, "
+                                          "reduced by PCA (or t-SNE)")
+    pr.add_argument("run_id")
+    pr.add_argument("--method", choices=("pca", "tsne"), default="pca", help="pca (fast) or tsne (slow; at most "
+                                                                             "1000 examples)")
+    pr.add_argument("--limit", type=int, default=1000, help="test examples, a seeded sample (at most 2000)")
+    pr.add_argument("--seed", type=int, default=0, help="seed of the sample and of t-SNE")
+    pr.add_argument("--json", action="store_true", help="one JSON object")
+    pr.set_defaults(func=run_projector)
 
 
 def run_summary(args) -> int:
@@ -73,6 +84,10 @@ def run_layers(args) -> int:
         cells = [_cell(r.get(k), w) for k, w in (("weight_norm", 11), ("grad_norm", 10), ("update_ratio", 9),
                                                ("act_mean", 9), ("act_std", 8), ("dead", 6), ("saturated", 6))]
         print(f"{r['epoch']:>5} {r['layer']:<36} " + " ".join(cells))
+    for r in rows:
+        if r.get("grad_from_last"):
+            back = " ".join(f"{v:.2g}" for v in r["grad_from_last"][:12])
+            print(f"epoch {r['epoch']} {r['layer']}: gradient reaching the last word, the one before, ...: {back}")
     return 0
 
 
@@ -99,4 +114,18 @@ def run_explain(args) -> int:
         print(f"{item['token']:>20} {item['score']:+.4f}")
     if "saliency" in out:
         print("saliency map " + "x".join(map(str, np.shape(out["saliency"]))) + " (--json for the values)")
+    return 0
+
+
+def run_projector(args) -> int:
+    from engine.predict.projector import project_run
+
+    out = project_run(RunStore(args.home), args.run_id, args.method, args.limit, args.seed)
+    if args.json:
+        emit(out, True)
+        return 0
+    wrong = sum(r["true"] != r["pred"] for r in out["rows"])
+    explained = f", axes explain {sum(out['explained']):.1%} of the variance" if out["explained"] else ""
+    print(f"{len(out['rows'])} test examples, {wrong} mistakes; {out['layer_dim']}-d hidden representation to 2-D "
+          f"by {out['method']}{explained} (--json for the points)")
     return 0

@@ -4,7 +4,9 @@ Per trainable layer (a module holding trainable parameters of its own: Linear, C
 and per epoch: the weight norm, the gradient norm, the update/weight ratio of an optimizer step, the mean and
 standard deviation of the layer's output, the share of dead units (an nn.ReLU after it whose unit is zero
 for every example of the batch) or saturated units (an nn.Sigmoid/nn.Tanh after it, or a tanh recurrent
-layer's states, within 0.01 of their bounds), and 30-bin histograms of the weights and the gradients.
+layer's states, within 0.01 of their bounds), and 30-bin histograms of the weights and the gradients. A
+sequence model's word embedding also gets the gradient reaching each word position (grad_first, grad_last,
+grad_by_position: engine/training/position_grads.py), where a plain RNN's vanishing gradient shows.
 
 Cheap by sampling: the hooks are armed for a few training steps per epoch (`samples`, spread evenly) and
 removed otherwise; everything is reduced to small tensors on the device and read back once per epoch.
@@ -20,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from engine.training.position_grads import PositionGrads, first_embedding
 from engine.training.trainer import Callback, TrainState
 
 BINS = 30
@@ -67,11 +70,14 @@ class LayerHealth(Callback):
         self._before: list[torch.Tensor] | None = None
         self._grad_hist: dict[str, dict] = {}
         self._last_layer: str | None = None
+        self._positions: PositionGrads | None = None
 
     # --- arming ----------------------------------------------------------------------------
     def on_fit_start(self, trainer, state: TrainState) -> None:
         self.layers = trainable_layers(trainer.model)
         self._params = {name: [p for p in m.parameters(recurse=False) if p.requires_grad] for name, m in self.layers}
+        emb = first_embedding(self.layers)
+        self._positions = PositionGrads(*emb) if emb is not None else None
         if trainer.optimizer is None:  # a closed-form fit: no optimizer steps, no update ratio
             self._opt_hooks = ()
             return
@@ -81,6 +87,8 @@ class LayerHealth(Callback):
     def on_epoch_start(self, trainer, state: TrainState) -> None:
         self._acc = {name: {} for name, _ in self.layers}
         self._grad_hist = {}
+        if self._positions is not None:
+            self._positions.reset()
         self._arm(trainer.model)  # the first batch of every epoch is a sample
 
     def _every(self, state: TrainState) -> int:
@@ -94,6 +102,8 @@ class LayerHealth(Callback):
         for module in model.modules():
             if isinstance(module, (nn.ReLU, nn.Sigmoid, nn.Tanh)):
                 self._hooks.append(module.register_forward_hook(self._activation_hook))
+        if self._positions is not None:
+            self._hooks.extend(self._positions.hooks(model))
 
     def _disarm(self) -> None:
         for h in self._hooks:
@@ -181,6 +191,8 @@ class LayerHealth(Callback):
                 row["weight_hist"] = histogram(torch.cat([p.detach().flatten() for p in ps]))
                 grads = self._grad_hist.get(name)
                 row["grad_hist"] = histogram(grads) if grads is not None else None
+            if self._positions is not None and name == self._positions.name:
+                row.update(self._positions.stats())
             rows.append(row)
         self._grad_hist = {}
         self.sink(rows)

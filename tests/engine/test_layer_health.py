@@ -106,3 +106,59 @@ def test_a_run_stores_layer_health_and_the_layers_command_prints_it(home, capsys
     store.delete_run(run_id)
     assert store.layers(run_id) == []
     assert main(["layers", "no-such-run"]) == 2
+
+
+def test_the_gradient_reaching_each_word_is_recorded_by_position():
+    from engine.models.rnn import RNNClassifier
+    from engine.training.position_grads import PositionGrads
+
+    torch.manual_seed(0)
+    emb = nn.Embedding(20, 8, padding_idx=0)
+    model = RNNClassifier(emb, 3, cell="rnn", hidden=8, pool="last", dropout=0.0, adversarial=0.0).train()
+    ids = torch.tensor([[3, 4, 5, 6], [7, 0, 9, 0]])  # the second title: 3 words, the middle one without an id
+    x, y = (ids, torch.tensor([4, 3])), torch.tensor([0, 1])
+    positions = PositionGrads("embedding", emb)
+    hooks = positions.hooks(model)
+    nn.functional.cross_entropy(model(x), y).backward()
+    for h in hooks:
+        h.remove()
+    e = emb(ids).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(nn.functional.cross_entropy(model.head(e, x), y), e)
+    n = g.norm(dim=-1).tolist()
+    assert n[1][3] == 0.0  # padding gets no gradient through the packed sequence
+    stats = positions.stats()
+    approx = lambda values: [round(v, 6) for v in values]  # noqa: E731
+    assert approx(stats["grad_by_position"]) == approx([(n[0][0] + n[1][0]) / 2, (n[0][1] + n[1][1]) / 2,
+                                                        (n[0][2] + n[1][2]) / 2, n[0][3]])
+    assert approx(stats["grad_from_last"]) == approx([(n[0][3] + n[1][2]) / 2, (n[0][2] + n[1][1]) / 2,
+                                                      (n[0][1] + n[1][0]) / 2, n[0][0]])
+    assert approx([stats["grad_first"], stats["grad_last"]]) == approx([(n[0][0] + n[1][0]) / 2,
+                                                                        (n[0][3] + n[1][2]) / 2])
+    assert n[1][1] > 0  # the word without an id still has a place in the title: its gradient counts
+
+
+def test_a_sequence_run_records_the_gradient_by_word_position(home, capsys, tmp_path):
+    import random
+
+    from engine.data import news
+
+    rng = random.Random(0)
+    filler = ["the", "a", "of", "to", "in", "on", "for", "says", "new"]
+    words = {"b": "fed stocks bank rates shares", "t": "apple google phone chip app",
+             "e": "film star music show award", "m": "health study virus drug cancer"}
+    for name, n in zip(news.SPLIT_FILES, (40, 8, 8), strict=True):
+        lines = [" ".join(rng.choices(filler, k=rng.randint(3, 10))
+                          + [rng.choice(ws.split())]) + f"\t{code}" for code, ws in words.items() for _ in range(n)]
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+    news.fetch(home, from_dir=tmp_path)
+    assert main(["train", "--dataset", "news", "--model", "rnn", "--preset",
+                 "exercise: emb 300, hidden 50, plain RNN, SGD", "--epochs", "1", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run_id"]
+    assert main(["layers", run_id, "--json"]) == 0
+    rows = {r["layer"]: r for r in map(json.loads, capsys.readouterr().out.strip().splitlines())}
+    emb = rows["embedding"]
+    assert 4 <= len(emb["grad_by_position"]) == len(emb["grad_from_last"]) <= 11
+    values = [emb["grad_first"], emb["grad_last"], *emb["grad_by_position"], *emb["grad_from_last"]]
+    assert all(math.isfinite(v) and v > 0 for v in values)
+    assert (emb["grad_first"], emb["grad_last"]) == (emb["grad_by_position"][0], emb["grad_from_last"][0])
+    assert "grad_by_position" not in rows["rnn"]  # only the word embedding has positions

@@ -97,3 +97,11 @@ def test_attribution_bars_keep_reading_order_and_sign_colours():
 def test_saliency_figure_is_the_map_as_given():
     fig = inside_charts.saliency_figure([[0.0, 1.0], [2.0, 3.0]])
     assert [list(r) for r in fig.data[0].z] == [[0.0, 1.0], [2.0, 3.0]] and fig.layout.meta == "explain"
+
+
+def test_position_gradient_figure_draws_both_directions_on_a_log_axis():
+    row = {"epoch": 2, "grad_from_last": [1e-2, 4e-3, 1e-3], "grad_by_position": [1e-4, 1e-3, 5e-3]}
+    fig = inside_charts.position_grad_figure(row)
+    assert [list(t.y) for t in fig.data] == [row["grad_from_last"], row["grad_by_position"]]
+    assert list(fig.data[0].x) == [0, 1, 2] and fig.layout.yaxis.type == "log"
+    assert "epoch 2" in fig.layout.title.text

@@ -1,0 +1,87 @@
+"""The gradient reaching each word of a sequence model: the norm of d loss / d (embedding output) per position.
+
+The whole embedding matrix's gradient hides what the vanishing gradient is about: in a plain RNN the last
+words of a title get large gradients and the first ones almost none. LayerHealth arms these hooks on its
+sampled training steps (no model changes): a forward pre-hook on the model reads the batch's lengths
+(inputs `(ids, lengths, ...)`; otherwise a title ends after its last non-zero id), a forward hook on the
+embedding puts a tensor hook on its output, and that hook adds each position's gradient norm up.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MAX_POSITIONS = 64  # the tokenizer's MAX_TOKENS: longer inputs are cut before they get here
+
+
+def first_embedding(layers: list[tuple[str, nn.Module]]) -> tuple[str, nn.Module] | None:
+    """(name, module) of the first trainable nn.Embedding: the word embedding of a sequence model."""
+    return next(((n, m) for n, m in layers if isinstance(m, nn.Embedding)), None)
+
+
+def _lengths_of(x) -> torch.Tensor | None:
+    if isinstance(x, (tuple, list)) and len(x) >= 2 and torch.is_tensor(x[1]) and x[1].dim() == 1 \
+            and not x[1].is_floating_point():
+        return x[1]
+    return None
+
+
+class PositionGrads:
+    """Sums of the per-position gradient norms of one embedding's output over the sampled steps of an epoch."""
+
+    def __init__(self, name: str, module: nn.Embedding):
+        self.name, self.module = name, module
+        self._lengths: torch.Tensor | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums = self.counts = self.back_sums = None
+
+    def hooks(self, model: nn.Module) -> list:
+        return [model.register_forward_pre_hook(self._model_pre_hook),
+                self.module.register_forward_hook(self._embedding_hook)]
+
+    def _model_pre_hook(self, _mod, args) -> None:
+        self._lengths = _lengths_of(args[0]) if args else None
+
+    def _embedding_hook(self, mod, inputs, out) -> None:
+        if not mod.training or not torch.is_tensor(out) or out.dim() != 3 or not out.requires_grad:
+            return
+        ids = inputs[0]
+        lengths = self._lengths
+        if lengths is None or lengths.shape[0] != ids.shape[0]:  # a title ends after its last non-zero id
+            pos = torch.arange(1, ids.shape[1] + 1, device=ids.device)
+            lengths = ((ids != 0) * pos).amax(1).clamp_min(1)
+        lengths = lengths.to(ids.device).clamp(1, ids.shape[1])
+        out.register_hook(lambda grad: self._add(grad.detach(), lengths))
+
+    def _add(self, grad: torch.Tensor, lengths: torch.Tensor) -> None:
+        norms = torch.linalg.vector_norm(grad.float(), dim=-1)[:, :MAX_POSITIONS]  # (B, L)
+        width = norms.shape[1]
+        lengths = lengths.clamp_max(width)
+        steps = torch.arange(width, device=norms.device)[None, :]
+        mask = steps < lengths[:, None]
+        back = (lengths[:, None] - 1 - steps).clamp_min(0)  # position of the word `step` words before the last
+        if self.sums is None:
+            self.sums, self.back_sums, self.counts = (torch.zeros(MAX_POSITIONS, device=norms.device)
+                                                      for _ in range(3))
+        self.sums[:width] += (norms * mask).sum(0)
+        self.back_sums[:width] += (norms.gather(1, back) * mask).sum(0)
+        self.counts[:width] += mask.sum(0)  # titles with at least `step + 1` words: the same for both
+
+    def stats(self) -> dict:
+        """grad_first / grad_last: the mean gradient norm at each title's first / last word; grad_by_position:
+        the mean at word 0, 1, ... from the start, grad_from_last: at the last word, the one before it, ...
+        (each over the titles long enough to have it). Empty when nothing was seen."""
+        if self.sums is None:
+            return {}
+        counts = self.counts.cpu()
+        seen = counts > 0
+
+        def means(sums: torch.Tensor) -> list[float]:
+            return [float(v) for v in (sums.cpu() / counts.clamp_min(1))[seen]]
+
+        by_position, from_last = means(self.sums), means(self.back_sums)
+        return {"grad_first": by_position[0], "grad_last": from_last[0], "grad_by_position": by_position,
+                "grad_from_last": from_last}

@@ -1,0 +1,58 @@
+"""AppTest for the views of what happens inside a trained network: the Runs page's projector and first-layer
+pictures of a finished digits run (trained in-process on the 8x8 digits)."""
+
+from __future__ import annotations
+
+import pytest
+from pagehelpers import open_page, plotly_specs, texts
+
+from engine.config.run_config import make_config
+from engine.jobs.store import RunStore
+from engine.training.run import execute
+
+
+@pytest.fixture(scope="module")
+def digits_lab(tmp_path_factory):
+    home = tmp_path_factory.mktemp("inside_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNLAB_HOME", str(home))
+        store = RunStore(home)
+        run_id = store.create_run(make_config(dataset="digits", model="mlp", epochs=2,
+                                              model_args={"width": 16, "layers": 1}), status="running")
+        assert execute(store, run_id, threads=1)["status"] == "done"
+        yield {"home": home, "store": store, "run": run_id}
+
+
+@pytest.fixture
+def lab_env(digits_lab, monkeypatch):
+    monkeypatch.setenv("NNLAB_HOME", str(digits_lab["home"]))
+    return digits_lab
+
+
+def projector_specs(at):
+    return [s for s in plotly_specs(at) if s["layout"].get("meta") == "projector"]
+
+
+def test_runs_page_shows_the_projector_of_a_finished_digits_run_on_request(lab_env):
+    at = open_page("2_Runs.py", run=lab_env["run"])
+    assert at.selectbox(key="runs_detail").value == lab_env["run"]
+    assert not projector_specs(at)  # nothing is computed before the learner asks
+    at.toggle(key="runs_projector_show").set_value(True).run()
+    assert not at.exception, at.exception
+    (spec,) = projector_specs(at)
+    points = sum(len(t["customdata"]) for t in spec["data"])
+    assert points == 180  # the whole 8x8 digits test split (fewer than the 1000 asked for)
+    mistakes = [t for t in spec["data"] if t["marker"]["symbol"] == "x"]
+    n_wrong = sum(len(t["customdata"]) for t in mistakes)
+    assert all(t["name"].endswith("(mistakes)") for t in mistakes)
+    assert "PC1" in spec["layout"]["xaxis"]["title"]["text"]
+    caption = " ".join(texts(at.caption))
+    assert f"{n_wrong} of them mistakes" in caption
+    assert [len(i.proto.imgs) for i in at.get("image")] == [16]  # the first layer's weights of 16 units
+    assert any("first layer's weights" in t for t in texts(at.markdown))
+    if n_wrong:  # the mistakes' digits in a grid under the projector
+        assert any("Mistakes" in t for t in texts(at.markdown))
+    at.button(key="runs_projector_tsne").click().run()
+    assert not at.exception, at.exception
+    (spec,) = projector_specs(at)
+    assert "t-SNE" in spec["layout"]["xaxis"]["title"]["text"]
