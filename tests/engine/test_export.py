@@ -357,16 +357,3 @@ def test_script_image_featurizer_without_an_entry_is_copied_from_the_engine(digi
     np.save(tmp_path / "d.npy", images)
     results = run_script(tmp_path / "out", "--npy", str(tmp_path / "d.npy"))
     assert_same_probs(results, src.predictor.probabilities(images), src.predictor.classes)
-
-
-def test_script_refuses_a_transformer_and_names_the_export_that_works(tmp_path):
-    """Subword ids need the pretrained tokenizer, which a standalone script does not carry (the rnn and textcnn
-    scripts: tests/engine/test_export_script_kinds.py)."""
-    cfg = make_config(dataset="news", model="transformer")
-    spec = {"vocab_size": 30522, "num_outputs": 4, "classes": ["business", "science/tech", "entertainment", "health"],
-            "task": "classification", "dataset": "news", "kind": "text"}
-    src = ExportSource({"model": {}, "config": cfg.to_dict(), "featurizer": {"kind": "subwords", "max_tokens": 64},
-                        "spec": spec, "epoch": 1}, run_id="transformer-run")
-    with pytest.raises(ExportError, match="Use the onnx or checkpoint export"):
-        export(src, "script", tmp_path)
-    assert not list(tmp_path.iterdir())  # nothing half-written

@@ -1,4 +1,4 @@
-"""The standalone predict.py for the runs whose inputs are word ids or table rows: it runs the ONNX export through
+"""The standalone predict.py for the runs whose inputs are word ids, subword ids (the transformer) or table rows: it runs the ONNX export through
 onnxruntime in a fresh process (no NN Lab on the path) and predicts what the engine predicts."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 import torch
 from exporthelpers import HEADLINES, source
 
+from engine.cli import main
 from engine.predict.export import export
 
 
@@ -70,3 +71,25 @@ def test_script_of_a_cnn_and_of_the_closed_form_gaussian(tmp_path):
     rows = [{"hp": 10.0, "attack": 5.0, "type": "fire"}, {"hp": 90.0, "attack": 100.0, "type": "grass"}]
     assert_same(run_script(tmp_path / "gauss", *[a for r in rows for a in ("--row", json.dumps(r))]),
                 gaussian.predictor.probabilities(pd.DataFrame(rows)), gaussian.spec["classes"])
+
+
+TRICKY = ["Fed raises interest rates as inflation climbs", "\u00dcn\u00efc\u00f6d\u00e9 \u0130stanbul stra\u00dfe \ufb01x caf\u00e9",
+          "x" * 2500 + " apple", "Apple unveils a new iPhone " * 20, "\U0001f600"]
+
+
+@pytest.mark.slow  # MiniLM: a 90 MB ONNX graph (~35 s to convert)
+def test_script_of_the_transformer_tokenizes_with_its_tokenizer_and_predicts_like_the_engine(tmp_path):
+    src = source("transformer")
+    ckpt = tmp_path / "best.pt"
+    torch.save({"format": 1, **src.ckpt}, ckpt)
+    out = tmp_path / "out"
+    assert main(["--home", str(tmp_path / "home"), "export", "--checkpoint", str(ckpt), "--format", "script",
+                 "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"predict.py", "model.onnx", "tokenizer.json", "featurizer.json"}
+    (tmp_path / "in.txt").write_text("\n".join(TRICKY), encoding="utf-8")
+    results = run_script(out, "--input-file", str(tmp_path / "in.txt"))  # past max_tokens, past MAX_CHARS, emoji
+    assert_same(results, src.predictor.probabilities(TRICKY), src.spec["classes"])
+    cli = subprocess.run([sys.executable, "-m", "engine", "--home", str(tmp_path / "home"), "predict", "--checkpoint",
+                          str(ckpt), "--text", TRICKY[0], "--json"], capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    assert run_script(out, "--text", TRICKY[0])[0]["label"] == json.loads(cli.stdout)["label"] == results[0]["label"]

