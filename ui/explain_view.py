@@ -24,10 +24,21 @@ def coloured_words(attributions: list[dict]) -> str:
     return " ".join(parts)
 
 
+def _explained(predictor: Predictor, text: str) -> dict:
+    """explain_text, kept for the latest (run, headline) of this session: the attention pickers redraw without
+    integrating again."""
+    key = (predictor.source, id(predictor), text)
+    kept = st.session_state.get("predict_explain_kept")
+    if kept is None or kept[0] != key:
+        kept = (key, explain_text(predictor, text))
+        st.session_state["predict_explain_kept"] = kept
+    return kept[1]
+
+
 def headline(predictor: Predictor, text: str) -> None:
-    """Word attributions of one headline's answer: coloured words and a bar per word."""
+    """Word attributions of one headline's answer: coloured words and a bar per word; a transformer's attention."""
     try:
-        out = explain_text(predictor, text)
+        out = _explained(predictor, text)
     except InputError as exc:
         st.caption(f"No explanation: {exc}")
         return
@@ -42,6 +53,25 @@ def headline(predictor: Predictor, text: str) -> None:
     st.caption(f"{out['method'].capitalize()} (Captum): each word's score is its share of the change in the "
                f"logit of “{out['label']}” from an input without any word ({out['logit_change']:+.3f}); the scores "
                f"add up to it (numerical error {abs(out['delta']):.2g}).")
+    if out.get("attention"):
+        attention(out["attention"])
+
+
+def attention(att: dict) -> None:
+    """A layer and head picker and that head's token x token attention heatmap."""
+    st.markdown("#### Where the transformer looks")
+    left, right = st.columns(2)
+    layer = left.selectbox("Layer", range(1, att["layers"] + 1), index=att["layers"] - 1, key="predict_attn_layer",
+                           help="1 is closest to the words, the last one feeds the answer")
+    head = right.selectbox("Head", ["mean of all heads", *range(1, att["heads"] + 1)], key="predict_attn_head")
+    per_head = np.asarray(att["weights"][layer - 1], dtype=np.float32)
+    weights = per_head.mean(0) if head == "mean of all heads" else per_head[head - 1]
+    title = f"Layer {layer}, " + ("mean of its heads" if head == "mean of all heads" else f"head {head}")
+    st.plotly_chart(inside_charts.attention_figure(weights.tolist(), att["tokens"], title),
+                    key="predict_explain_attention")
+    st.caption("Each row is one word piece: how much it takes from each word piece (the columns) when the layer "
+               "computes its new state; every row adds up to 1. [CLS] and [SEP] mark the start and end; many heads "
+               "park their attention on them when nothing else matters.")
 
 
 def picture(predictor: Predictor, image, paper: float | None = None) -> None:

@@ -198,3 +198,17 @@ def saliency_figure(saliency: list[list[float]], title: str = "Saliency: |d logi
                       title={"text": title}, yaxis={"autorange": "reversed", "visible": False,
                                                     "scaleanchor": "x"}, xaxis={"visible": False})
     return fig
+
+
+def attention_figure(weights: list[list[float]], tokens: list[str], title: str) -> go.Figure:
+    """One head's attention as a token x token heatmap: row = the token that looks (query), column = the token it
+    looks at (key); each row sums to 1."""
+    labels = [f"{i}. {t}" for i, t in enumerate(tokens)]  # numbered: a word twice stays two rows
+    fig = go.Figure(go.Heatmap(z=weights, x=labels, y=labels, colorscale="Blues", zmin=0.0, zmax=1.0,
+                               colorbar={"title": {"text": "weight"}},
+                               hovertemplate="%{y} looks at %{x}: %{z:.3f}<extra></extra>"))
+    side = max(320, 26 * len(tokens) + 140)
+    fig.update_layout(meta=EXPLAIN_META, height=side, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      title={"text": title}, yaxis={"autorange": "reversed", "title": "query (looks)"},
+                      xaxis={"side": "top", "title": "key (looked at)", "tickangle": -45})
+    return fig

@@ -6,6 +6,8 @@
   (completeness; Captum's convergence delta says how far the numerical integral is from it);
 - headlines read as word ids (rnn, textcnn): layer integrated gradients over the embedding's output, from
   the all-padding baseline, summed over the vector of each word;
+- headlines read by the pretrained transformer: the same over its word-piece embeddings, one score per
+  subword, and the attention weights of every layer and head (engine/predict/explain_subwords.py);
 - digits: the saliency (|d logit / d pixel|) of the preprocessed image at the model's input size, and for a
   CNN the first convolution's feature maps of that image.
 
@@ -20,7 +22,8 @@ import torch
 from torch import nn
 
 from engine.features.mean_vectors import MeanVectors
-from engine.features.sequence import TokenIds
+from engine.features.sequence import Subwords, TokenIds
+from engine.predict import explain_subwords
 from engine.predict.predictor import InputError, Predictor, check_headline
 
 STEPS = 64  # integration steps: completeness within 1e-3 of the logit change on the news runs
@@ -96,7 +99,8 @@ def _id_scores(pred: Predictor, text: str, target: int) -> tuple[list[dict], flo
 
 def explain_text(pred: Predictor, text: str) -> dict:
     """{"label", "probs", "top", "attributions": [{"token", "score"}], "method", "delta", "logit_change"}, or
-    with "note" (and no scores) when no word of the headline reaches the model."""
+    with "note" (and no scores) when no word of the headline reaches the model; for the transformer also
+    "attention" (explain_subwords.attention)."""
     text = check_headline(text)
     probs = pred.probabilities([text])[0]
     target = int(probs.argmax())
@@ -107,6 +111,10 @@ def explain_text(pred: Predictor, text: str) -> dict:
         found, method = _mean_vector_scores(pred, text, target), "integrated gradients over word weights"
     elif isinstance(pred.featurizer, TokenIds):
         found, method = _id_scores(pred, text, target), "layer integrated gradients over the word embeddings"
+    elif isinstance(pred.featurizer, Subwords) and explain_subwords.is_transformer(pred.model):
+        found = explain_subwords.subword_scores(pred, text, target, STEPS)
+        method = "layer integrated gradients over the word-piece embeddings"
+        out["attention"] = explain_subwords.attention(pred, text)
     else:
         raise InputError(f"explanations are not available for {pred.model_name} yet")
     if found is None:

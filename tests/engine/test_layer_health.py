@@ -138,18 +138,11 @@ def test_the_gradient_reaching_each_word_is_recorded_by_position():
 
 
 def test_a_sequence_run_records_the_gradient_by_word_position(home, capsys, tmp_path):
-    import random
+    from headlines import write_split
 
     from engine.data import news
 
-    rng = random.Random(0)
-    filler = ["the", "a", "of", "to", "in", "on", "for", "says", "new"]
-    words = {"b": "fed stocks bank rates shares", "t": "apple google phone chip app",
-             "e": "film star music show award", "m": "health study virus drug cancer"}
-    for name, n in zip(news.SPLIT_FILES, (40, 8, 8), strict=True):
-        lines = [" ".join(rng.choices(filler, k=rng.randint(3, 10))
-                          + [rng.choice(ws.split())]) + f"\t{code}" for code, ws in words.items() for _ in range(n)]
-        (tmp_path / name).write_text("\n".join(lines) + "\n")
+    write_split(tmp_path, per_class=(40, 8, 8))
     news.fetch(home, from_dir=tmp_path)
     assert main(["train", "--dataset", "news", "--model", "rnn", "--preset",
                  "exercise: emb 300, hidden 50, plain RNN, SGD", "--epochs", "1", "--json"]) == 0

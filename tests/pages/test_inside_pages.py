@@ -1,12 +1,15 @@
 """AppTest for the views of what happens inside a trained network: the Runs page's projector and first-layer
-pictures of a finished digits run (trained in-process on the 8x8 digits)."""
+pictures of a finished digits run (trained in-process on the 8x8 digits), and the attention view of a pretrained
+transformer run on Predict (the real MiniLM, offline; one epoch on a few made-up headlines, encoder frozen)."""
 
 from __future__ import annotations
 
 import pytest
+from headlines import write_split
 from pagehelpers import open_page, plotly_specs, texts
 
 from engine.config.run_config import make_config
+from engine.data import news
 from engine.jobs.store import RunStore
 from engine.training.run import execute
 
@@ -20,7 +23,12 @@ def digits_lab(tmp_path_factory):
         run_id = store.create_run(make_config(dataset="digits", model="mlp", epochs=2,
                                               model_args={"width": 16, "layers": 1}), status="running")
         assert execute(store, run_id, threads=1)["status"] == "done"
-        yield {"home": home, "store": store, "run": run_id}
+        news.fetch(home, from_dir=write_split(home / "src", per_class=(8, 2, 2)))
+        transformer = store.create_run(make_config(
+            dataset="news", model="transformer", epochs=1, batch_size=16,
+            model_args={"freeze_layers": 6, "rdrop": 0.0, "probe_head": False}), status="running")
+        assert execute(store, transformer, threads=1)["status"] == "done"
+        yield {"home": home, "store": store, "run": run_id, "transformer": transformer}
 
 
 @pytest.fixture
@@ -56,3 +64,22 @@ def test_runs_page_shows_the_projector_of_a_finished_digits_run_on_request(lab_e
     assert not at.exception, at.exception
     (spec,) = projector_specs(at)
     assert "t-SNE" in spec["layout"]["xaxis"]["title"]["text"]
+
+
+def test_predict_page_shows_a_transformers_attention_per_layer_and_head(lab_env):
+    at = open_page("3_Predict.py")
+    at.selectbox(key="predict_run").set_value(lab_env["transformer"]).run()
+    at.text_input(key="predict_text").input("Fed raises interest rates").run()
+    assert not at.exception, at.exception
+    explain = [s for s in plotly_specs(at) if s["layout"].get("meta") == "explain"]
+    words, heat = explain[0]["data"][0], explain[-1]
+    assert words["y"] == ["1. fed", "2. raises", "3. interest", "4. rates"]  # one bar per word piece
+    assert heat["data"][0]["type"] == "heatmap" and heat["data"][0]["y"][0] == "0. [CLS]"
+    assert heat["layout"]["title"]["text"] == "Layer 6, mean of its heads"
+    rows = heat["data"][0]["z"]
+    assert len(rows) == 6 and all(abs(sum(r) - 1) < 1e-2 for r in rows)  # [CLS] 4 words [SEP]
+    at.selectbox(key="predict_attn_layer").set_value(1).run()
+    at.selectbox(key="predict_attn_head").set_value(3).run()
+    assert not at.exception, at.exception
+    heat = [s for s in plotly_specs(at) if s["layout"].get("meta") == "explain"][-1]
+    assert heat["layout"]["title"]["text"] == "Layer 1, head 3"
