@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+NODE_SECRETS = {"NNLAB_TEACHER_PASSWORD": "hunter2-on-the-node", "OPENAI_API_KEY": "sk-node"}
 NODE_ARGS = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 100 * 2**20}
 
 
@@ -59,7 +60,8 @@ def add_worker(cluster, root: Path, name: str):
 def node_env(root: Path, name: str) -> dict:
     home = root / f"node-{name}"
     home.mkdir(parents=True, exist_ok=True)
-    return {"NNLAB_HOME": str(home), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    # a node started by a teacher whose shell holds secrets: runs must not see them (engine/jobs/ray/worker.py)
+    return {"NNLAB_HOME": str(home), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", **NODE_SECRETS}
 
 
 def worker_node(cluster, node_label: str):

@@ -39,6 +39,18 @@ def scrubbed_env(extra: dict[str, str] | None = None, environ=None) -> dict[str,
     return {**env, **(extra or {})}
 
 
+def scrub_environ(keep_prefixes: tuple[str, ...] = (), environ=None) -> list[str]:
+    """Remove from `environ` (default os.environ, in place) every name `scrubbed_env` would not pass to a child,
+    except names starting with `keep_prefixes`: for a process that did not start with a scrubbed environment (a
+    Ray task's worker). Returns the names removed."""
+    environ = os.environ if environ is None else environ
+    passed = scrubbed_env(environ=environ)
+    removed = [n for n in environ if n not in passed and not n.upper().startswith(keep_prefixes)]
+    for name in removed:
+        del environ[name]
+    return removed
+
+
 def detached_kwargs(platform: str = sys.platform) -> dict:
     """Popen arguments that start a process outside the caller's session or console group, so it outlives
     the server or CLI that started it and a Ctrl-C there does not reach it."""

@@ -41,6 +41,14 @@ def test_the_scrubbed_environment_keeps_what_a_worker_needs_and_no_secret():
                    "LC_ALL": "C.UTF-8", "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "0", "SystemRoot": r"C:\Windows"}
 
 
+def test_scrubbing_a_running_process_environment_removes_the_secrets_and_keeps_what_is_asked():
+    environ = {**SECRETS, "PATH": "/bin", "NNLAB_HOME": "/h", "HF_TOKEN": "hf_x", "RAY_ADDRESS": "10.0.0.1:6379",
+               "RAY_AUTH_TOKEN": "ray_t", "EDITOR": "vi"}
+    removed = procs.scrub_environ(("RAY_",), environ=environ)
+    assert environ == {"PATH": "/bin", "NNLAB_HOME": "/h", "RAY_ADDRESS": "10.0.0.1:6379", "RAY_AUTH_TOKEN": "ray_t"}
+    assert set(removed) == {*SECRETS, "HF_TOKEN", "EDITOR"}
+
+
 def test_live_workers_and_the_supervisor_run_without_the_servers_secrets(home, monkeypatch):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)

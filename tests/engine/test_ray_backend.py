@@ -16,10 +16,11 @@ import sys
 import time
 
 from jobhelpers import LONG, wait_for
-from rayhelpers import add_worker, worker_node
+from rayhelpers import NODE_SECRETS, add_worker, worker_node
 
 from engine.config.run_config import make_config
 from engine.data import csvdata
+from engine.jobs.local import TERM_GRACE_SECONDS
 from engine.training.checkpoint import load
 from ui.tables import runs_frame
 
@@ -129,3 +130,28 @@ def test_the_dashboard_trains_through_ray_and_shows_the_node(ray_runner, monkeyp
     assert text.startswith("Epoch 3 of 3 finished")  # then the kept epoch, which the valid loss picks
     frame = runs_frame(ray_runner.store.list_runs(), {run_id: ray_runner.store.result(run_id)})
     assert frame.loc[frame["run"] == run_id, "node"].str.contains(r"\(ray ").all()
+
+
+def test_a_run_past_its_time_limit_is_interrupted_and_stopped_and_ray_tasks_see_no_secret(ray_cluster, ray_runner):
+    import ray
+
+    from engine.jobs.procs import scrub_environ
+    from engine.jobs.ray.worker import RAY_OWN
+
+    @ray.remote(num_cpus=1)
+    def environment() -> tuple[dict, dict]:
+        before = dict(os.environ)
+        scrub_environ(RAY_OWN)  # what run_task does first
+        return before, dict(os.environ)
+
+    before, after = ray.get(environment.remote(), timeout=120)
+    assert before["NNLAB_TEACHER_PASSWORD"] == NODE_SECRETS["NNLAB_TEACHER_PASSWORD"]  # the node has them
+    assert not set(NODE_SECRETS) & set(after) and after["NNLAB_HOME"] == before["NNLAB_HOME"]
+
+    (ray_runner.home / "settings.json").write_text(json.dumps({"max_run_minutes": 0.1}))  # 6 s
+    run_id = ray_runner.submit(make_config(**LONG))
+    run = ray_runner.wait(run_id, timeout=120)
+    took = run["finished"] - run["started"]
+    print(f"time-limited Ray run stopped {took:.1f}s after it started (limit 6 s)")
+    assert run["status"] == "stopped" and "0.1-minute limit (max_run_minutes)" in run["error"], run["error"]
+    assert took < 6 + TERM_GRACE_SECONDS  # interrupted, not killed after the grace period

@@ -4,7 +4,8 @@
   run fails with the reason;
 - a run that has ended while its task still writes its result is left alone, and a run stopped while its
   task waits for room has that task cancelled;
-- owners are served in turn, and a run past `max_run_minutes` has its task ended and is stopped with the reason."""
+- owners are served in turn, and a run past `max_run_minutes` has its task interrupted, killed after a grace
+  period if it is still there, and is stopped with the reason."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def new_hub(home):
     hub = ray_hub.Hub.__new__(ray_hub.Hub)  # no dispatcher thread, no actor: tick() is driven by the test
     hub.home, hub.store = home, RunStore(home)
     hub.tasks, hub.cancel_seen, hub.forced, hub.claimed, hub.attempts, hub.retry_at = {}, {}, set(), set(), {}, {}
-    hub.limited = {}
+    hub.limited, hub.terminating = {}, {}
     hub.data_refs, hub._wake = OrderedDict(), threading.Event()
     return hub
 
@@ -71,7 +72,7 @@ def hub_with_live_tasks(home, monkeypatch):
     cancelled = []
     monkeypatch.setattr(hub, "_start", lambda run: hub.tasks.setdefault(run["id"], f"task of {run['id']}"))
     monkeypatch.setattr(ray_hub.ray, "wait", lambda refs, **kw: ([], list(refs)))
-    monkeypatch.setattr(ray_hub.ray, "cancel", lambda ref, **kw: cancelled.append(ref))
+    monkeypatch.setattr(ray_hub.ray, "cancel", lambda ref, force=False: cancelled.append((ref, force)))
     return hub, cancelled
 
 
@@ -94,7 +95,7 @@ def test_a_run_stopped_while_its_task_waits_for_room_has_the_task_cancelled(home
     hub.tick()  # a task is made, but waits for a free CPU: it has not claimed the run
     assert hub.store.request_cancel(run_id) == "stopped"
     hub.tick()
-    assert cancelled == [f"task of {run_id}"] and run_id in hub.forced
+    assert cancelled == [(f"task of {run_id}", False)] and run_id in hub.forced
     assert not hub.claim(run_id, "node-a", 123)  # were the task to start after all, it would not run it
 
 
@@ -116,8 +117,18 @@ def test_a_run_past_the_time_limit_has_its_task_ended_and_is_stopped_with_the_re
     hub.tick()
     assert cancelled == []  # within its minute
     hub.store.update(run_id, started=hub.store.get_run(run_id)["started"] - 61)
+    clock = [1000.0]
+    monkeypatch.setattr(ray_hub.time, "monotonic", lambda: clock[0])
     hub.tick()
-    assert cancelled == [f"task of {run_id}"] and run_id in hub.forced
+    assert cancelled == [(f"task of {run_id}", False)] and run_id in hub.forced  # KeyboardInterrupt in the run
+    clock[0] += ray_hub.TERM_GRACE_SECONDS - 1
+    hub.tick()
+    assert len(cancelled) == 1  # its grace period
+    clock[0] += 2
+    hub.tick()
+    hub.tick()
+    assert cancelled[1:] == [(f"task of {run_id}", True)]  # still there after it: killed, once
+    hub.store.update(run_id, status="failed", error="interrupted")  # the interrupt reached it inside a Hub call
     monkeypatch.setattr(ray_hub.ray, "wait", lambda refs, **kw: (list(refs), []))  # the task ends
     monkeypatch.setattr(ray_hub.ray, "get", lambda ref: None)
     hub.tick()

@@ -27,7 +27,7 @@ import ray
 
 from engine import atomic
 from engine.config.run_config import RunConfig
-from engine.jobs.local import POLL_SECONDS
+from engine.jobs.local import POLL_SECONDS, TERM_GRACE_SECONDS
 from engine.jobs.queue import fair_order
 from engine.jobs.ray.placement import place_run
 from engine.jobs.settings import settings
@@ -54,6 +54,7 @@ class Hub:
         self.cancel_seen: dict[str, float] = {}
         self.forced: set[str] = set()
         self.limited: dict[str, float] = {}  # run id -> the wall-clock limit (minutes) it was stopped at
+        self.terminating: dict[str, float] = {}  # run id -> monotonic time its interrupted task is killed at
         self.claimed: set[str] = set()  # runs whose current task has started them (claim)
         self.attempts: dict[str, int] = {}
         self.retry_at: dict[str, float] = {}  # run id -> monotonic time before which it is not started again
@@ -211,6 +212,7 @@ class Hub:
                 continue
             del self.tasks[run_id]
             self.cancel_seen.pop(run_id, None)
+            self.terminating.pop(run_id, None)
             self.claimed.discard(run_id)
             try:
                 ray.get(ref)
@@ -222,7 +224,9 @@ class Hub:
                 minutes = self.limited.pop(run_id, None)
                 why = "stopped by the user" if minutes is None else \
                     f"stopped after the {minutes:g}-minute limit (max_run_minutes); resume it to go on"
-                self.store.transition(run_id, ["running"], status="stopped", worker_pid=None, finished=time.time(),
+                # an interrupt at the limit can reach the run inside a call it reports as its failure
+                ended = ["running"] if minutes is None else ["running", "failed"]
+                self.store.transition(run_id, ended, status="stopped", worker_pid=None, finished=time.time(),
                                       error=why)
             elif self.store.get_run(run_id)["status"] == "queued":  # died before it started: try again
                 self.attempts[run_id] = self.attempts.get(run_id, 0) + 1
@@ -236,19 +240,27 @@ class Hub:
 
     def _enforce_cancels(self) -> None:
         """A run stopped while its task waits for room: drop the task. A running run that has not
-        answered its cancel within CANCEL_GRACE seconds, or is past `max_run_minutes`: kill its task. A run
+        answered its cancel within CANCEL_GRACE seconds: kill its task. A run past `max_run_minutes`: interrupt
+        its task (KeyboardInterrupt in the run, as SIGTERM ends a local worker), kill it TERM_GRACE_SECONDS later
+        if it is still there. A run
         that its task started and that has ended (done, stopped, failed) is left alone: its task is still writing its result and files,
         and a cancel would interrupt those writes and turn the run into a failure."""
         now = time.monotonic()
         minutes = settings(self.home)["max_run_minutes"]
         for run_id, ref in list(self.tasks.items()):
             run = self.store.get_run(run_id)
+            if run_id in self.terminating:
+                if now > self.terminating[run_id]:  # it did not end within the grace period: kill its worker
+                    del self.terminating[run_id]
+                    ray.cancel(ref, force=True)
+                continue
             if run_id in self.forced or run["status"] == "queued":
                 continue
             if run["status"] == "running" and minutes and time.time() - (run["started"] or time.time()) > minutes * 60:
-                self.forced.add(run_id)  # past the wall-clock limit: end its task
+                self.forced.add(run_id)  # past the wall-clock limit: interrupt its task, kill it after a grace
                 self.limited[run_id] = minutes
-                ray.cancel(ref, force=True)
+                self.terminating[run_id] = now + TERM_GRACE_SECONDS
+                ray.cancel(ref)
                 continue
             if run["status"] != "running":
                 if run_id in self.claimed:

@@ -18,9 +18,14 @@ from pathlib import Path
 import ray
 
 from engine import atomic
+from engine.jobs.procs import scrub_environ
 from engine.jobs.store import FINISHED
 from engine.paths import data_home, run_dir
 from engine.training.trainer import Callback
+
+# Ray's own settings (its address, session, and RAY_AUTH_TOKEN with token auth): the worker process keeps talking
+# to its cluster with them. runtime_env env_vars cannot unset a variable, hence the scrub inside the task.
+RAY_OWN = ("RAY_",)
 
 
 def node_label() -> str:
@@ -118,6 +123,7 @@ def run_task(hub, run_id: str, data, files: dict[str, bytes], threads: int, devi
     summary (the Hub reads the store)."""
     from engine.training.run import execute
 
+    scrub_environ(RAY_OWN)  # Ray starts its workers with the node's whole environment: no secrets for a run
     if not ray.get(hub.claim.remote(run_id, node_label(), os.getpid())):
         return {"run_id": run_id, "status": "not started (cancelled while waiting for room)"}
     scratch_root = data_home() / "ray-scratch"
