@@ -77,7 +77,8 @@ if init_from:
         del st.query_params["init_from"]
         st.rerun()
 with action_bar:
-    left, mid, right = st.columns([2, 4, 2], vertical_alignment="center")
+    row = st.container(horizontal=True, vertical_alignment="center", gap="medium")  # wraps on a narrow screen
+    left, mid, right = row.container(width="content"), row.container(), row.container(width="content")
     left.metric("Parameters", f"{params:,}" if params is not None else "–",
                 help="weights and biases of the model these settings build")
     if cfg is not None:
@@ -89,7 +90,7 @@ with action_bar:
     if not ready:
         mid.warning(f"{spec.title} is not fetched yet: fetch it on the Home page first.")
     started = right.button("Start training", icon=":material/play_arrow:", key="train_start", type="primary",
-                           disabled=cfg is None or not ready, width="stretch",
+                           disabled=cfg is None or not ready,
                            help="queue this run for a background worker")
     if started and cfg is not None:
         try:

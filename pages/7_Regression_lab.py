@@ -7,6 +7,7 @@ from engine.data.download import DataMissingError
 from engine.labs import linreg
 from ui import labs_regression as lab
 from ui import permissions
+from ui.layout import CHART_WIDTH, FIELD_WIDTH, wrapping_row
 
 st.set_page_config(page_title="Regression lab · NN Lab", layout="wide")
 permissions.page_guard()
@@ -20,20 +21,22 @@ tables = lab.tables()
 lab.init_state(tables)
 if "pokemon" not in tables:
     st.info(f"The Pokémon stats are not fetched here, so the built-in tables are offered. Fix: {lab.FETCH_FIX}.")
-c1, c2, c3 = st.columns(3)
-c1.selectbox("Table", list(tables), format_func=lambda n: tables[n].title, key="reg_table",
-             on_change=lab.reset_table, args=(tables,))
+row = wrapping_row("reg_data_row")
+row.selectbox("Table", list(tables), format_func=lambda n: tables[n].title, key="reg_table",
+              on_change=lab.reset_table, args=(tables,), width=FIELD_WIDTH)
 table = tables[st.session_state["reg_table"]]
 columns = list(table.frame.columns)
-xcol = c2.selectbox("x (input)", columns, key="reg_x", on_change=lab.reset_rates, args=(tables,))
-ycol = c3.selectbox("y (target)", columns, key="reg_y", on_change=lab.reset_rates, args=(tables,))
-d1, d2, d3, d4 = st.columns([3, 3, 2, 2])
-lr = d1.select_slider("Learning rate η (plain GD)", linreg.LR_OPTIONS, key="reg_lr", format_func="{:g}".format)
-lr_ada = d2.select_slider("Learning rate η (AdaGrad)", linreg.LR_OPTIONS, key="reg_lr_ada", format_func="{:g}".format)
-with_ada = d2.checkbox("Show the AdaGrad path", value=True, key="reg_adagrad")
-steps = d3.select_slider("Iterations", lab.STEP_OPTIONS, key="reg_steps", format_func="{:,}".format)
-l2 = d4.select_slider("L2 penalty λ", lab.L2_OPTIONS, key="reg_l2", format_func="{:g}".format,
-                      help="λ·w² is added to the loss (b is not penalised): larger λ, flatter line")
+xcol = row.selectbox("x (input)", columns, key="reg_x", on_change=lab.reset_rates, args=(tables,), width=FIELD_WIDTH)
+ycol = row.selectbox("y (target)", columns, key="reg_y", on_change=lab.reset_rates, args=(tables,), width=FIELD_WIDTH)
+row = wrapping_row("reg_descent_row")
+lr = row.select_slider("Learning rate η (plain GD)", linreg.LR_OPTIONS, key="reg_lr", format_func="{:g}".format,
+                       width=FIELD_WIDTH)
+lr_ada = row.select_slider("Learning rate η (AdaGrad)", linreg.LR_OPTIONS, key="reg_lr_ada",
+                           format_func="{:g}".format, width=FIELD_WIDTH)
+steps = row.select_slider("Iterations", lab.STEP_OPTIONS, key="reg_steps", format_func="{:,}".format, width=FIELD_WIDTH)
+l2 = row.select_slider("L2 penalty λ", lab.L2_OPTIONS, key="reg_l2", format_func="{:g}".format, width=FIELD_WIDTH,
+                       help="λ·w² is added to the loss (b is not penalised): larger λ, flatter line")
+with_ada = st.checkbox("Show the AdaGrad path", value=True, key="reg_adagrad")
 st.latex(lab.LOSS_LATEX)
 st.latex(lab.GRAD_LATEX)
 st.latex(lab.UPDATE_LATEX)
@@ -44,23 +47,22 @@ st.caption(f"{table.title}, {len(x)} rows. Start at w = 0, b = 0. The loss's cur
            f"plain gradient descent diverges above η = 2/λ_max(Hessian) = {res['stable_lr']:.3g}; AdaGrad's "
            f"first step moves each parameter by η.")
 numbers = lab.numbers_table(res, lr, lr_ada, x, y)
-m = st.columns(len(res["paths"]) + 1)
-for col, (name, path) in zip(m, res["paths"].items(), strict=False):
-    col.metric(f"{name}: final loss", f"{path.loss[-1]:.6g}",
+row = wrapping_row("reg_metrics")
+for name, path in res["paths"].items():
+    row.metric(f"{name}: final loss", f"{path.loss[-1]:.6g}", width=FIELD_WIDTH,
                help=f"w = {path.w[-1]:.6g}, b = {path.b[-1]:.6g} after {len(path.w) - 1:,} steps")
-m[-1].metric(f"minimum (closed form, λ = {l2:g})", f"{res['min_loss']:.6g}")
+row.metric(f"minimum (closed form, λ = {l2:g})", f"{res['min_loss']:.6g}", width="content")
 for name, path in res["paths"].items():
     if path.diverged:
         st.warning(f"{name} diverged after {len(path.w) - 1:,} steps: the learning rate is too large. "
                    f"Try η below {res['stable_lr']:.3g}." if name == "plain GD" else
                    f"{name} diverged: try a smaller learning rate.")
 contour, fit, curve = lab.descent_figures(res, x, y, xcol, ycol)
-left, right = st.columns(2)
-left.plotly_chart(contour, key="reg_contour")
-right.plotly_chart(fit, key="reg_fit")
-left, right = st.columns(2)
-left.plotly_chart(curve, key="reg_curve")
-right.dataframe(numbers.style.format("{:.6g}", subset=["w", "b", "loss", "MSE"]), hide_index=True, key="reg_numbers")
+row = wrapping_row("reg_charts")
+for fig, key in ((contour, "reg_contour"), (fit, "reg_fit"), (curve, "reg_curve")):
+    row.plotly_chart(fig, key=key, width=CHART_WIDTH)
+st.dataframe(numbers.style.format("{:.5g}", subset=["w", "b", "loss", "MSE"]), hide_index=True, key="reg_numbers",
+             width="content")
 
 st.header("2 · Pokémon Water vs Normal: generative vs logistic")
 if "pokemon" not in tables:  # no controls that cannot work: say what to fetch
@@ -68,12 +70,13 @@ if "pokemon" not in tables:  # no controls that cannot work: say what to fetch
     st.stop()
 st.latex(lab.POSTERIOR_LATEX)
 st.latex(lab.LOGISTIC_LATEX)
-e1, e2, e3, e4 = st.columns(4)
-stats = e1.radio("Features", list(lab.STATS_LABELS), format_func=lab.STATS_LABELS.get, key="reg_stats")
-covariance = e2.radio("Covariance", ["separate", "shared"], key="reg_cov",
-                      format_func={"separate": "separate Σ per class", "shared": "one shared Σ"}.get)
-log_lr = e3.select_slider("Logistic η", lab.LOG_LR_OPTIONS, value=0.5, key="reg_log_lr")
-log_steps = e4.select_slider("Logistic iterations", lab.LOG_STEP_OPTIONS, value=1_000, key="reg_log_steps")
+row = wrapping_row("reg_classifier_row")
+stats = row.radio("Features", list(lab.STATS_LABELS), format_func=lab.STATS_LABELS.get, key="reg_stats")
+covariance = row.radio("Covariance", ["separate", "shared"], key="reg_cov",
+                       format_func={"separate": "separate Σ per class", "shared": "one shared Σ"}.get)
+log_lr = row.select_slider("Logistic η", lab.LOG_LR_OPTIONS, value=0.5, key="reg_log_lr", width=FIELD_WIDTH)
+log_steps = row.select_slider("Logistic iterations", lab.LOG_STEP_OPTIONS, value=1_000, key="reg_log_steps",
+                              width=FIELD_WIDTH)
 try:
     cls = lab.classifier(stats, covariance, float(log_lr), int(log_steps))
 except DataMissingError as exc:

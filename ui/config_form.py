@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from engine.access import AccessError, check_server_path
 from engine.config.options import ConfigError
@@ -22,6 +23,7 @@ from engine.features.vectors import VECTOR_SIZES
 from engine.models import MODELS, models_for
 from engine.training.devices import available_devices
 from ui import permissions
+from ui.layout import FIELD_WIDTH, wrapping_row
 from ui.option_widgets import init_state, option_widget
 
 FEATURE_CHOICES = {
@@ -30,7 +32,7 @@ FEATURE_CHOICES = {
     "word2vec": "a word2vec file on this machine (e.g. GoogleNews 300-d)",
 }
 TRAINING = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule", "epochs", "seed", "monitor",
-            "early_stopping", "patience")  # the Training column, in order
+            "early_stopping", "patience")  # the Training section, in order
 LABELS = {"lr": "Learning rate (log scale)", "weight_decay": "Weight decay (L2)", "schedule": "Learning-rate schedule",
           "epochs": "Epochs (maximum)", "monitor": "Best checkpoint by", "patience": "Patience (epochs)"}
 PRESET_NONE = "(none)"
@@ -117,12 +119,12 @@ def _features_widget(box) -> str:
     choices = [c for c in FEATURE_CHOICES if c != "word2vec" or permissions.is_teacher()]  # server files: teacher
     if st.session_state.get("train_features_choice", choices[0]) not in choices:
         st.session_state["train_features_choice"] = choices[0]
-    choice = box.selectbox("Text features (mean of word vectors)", choices,
+    choice = box.selectbox("Text features (mean of word vectors)", choices, width=2 * FIELD_WIDTH,
                            format_func=FEATURE_CHOICES.get, key="train_features_choice",
                            help=CORE["features"].help)
     if choice != "word2vec":
         return choice
-    path = box.text_input("word2vec file path", key="train_features_path",
+    path = box.text_input("word2vec file path", key="train_features_path", width=2 * FIELD_WIDTH,
                           placeholder="/data/GoogleNews-vectors-negative300.bin.gz",
                           help="a .bin, .bin.gz or .txt word2vec file readable by this server")
     return f"word2vec:{path.strip()}" if path and path.strip() else "word2vec:"
@@ -131,11 +133,11 @@ def _features_widget(box) -> str:
 def render_form(home: str) -> tuple[RunConfig | None, dict]:
     """Draw the settings; return (validated config or None, the raw values). Config errors are shown
     with st.error naming the allowed values."""
-    data_col, model_col, opt_col = st.columns(3, gap="large")
-    values = _data_column(data_col, home)
-    values.update(_model_column(model_col, values["dataset"]))
-    values.update(_training_column(opt_col, values["model"], values["dataset"]))
-    values["device"] = _device_widget(opt_col)
+    values = _data_section(_section("Data", "data"), home)
+    values.update(_model_section(_section("Model", "model"), values["dataset"]))
+    training = _section("Training", "training")
+    values.update(_training_section(training, values["model"], values["dataset"]))
+    values["device"] = _device_widget(training.row)
     try:
         cfg = make_config(**values)
         check_features(cfg, home)
@@ -145,58 +147,69 @@ def render_form(home: str) -> tuple[RunConfig | None, dict]:
     return cfg, values
 
 
-def _data_column(col, home: str) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Section:
+    about: DeltaGenerator  # captions, above the widgets
+    row: DeltaGenerator  # the widgets, FIELD_WIDTH each
+
+
+def _section(title: str, key: str) -> Section:
+    """A subheader, a place for captions, and a row of fixed-width widgets that wraps onto more lines on a
+    narrow screen (three st.columns at 800 px left ~110 px per label and cut them)."""
+    st.subheader(title)
+    return Section(st.container(), wrapping_row(f"train_form_{key}"))
+
+
+def _data_section(box: Section, home: str) -> dict:
     """Dataset, its text features and its own options."""
     names = list(DATASETS)
     init_state(core_key("dataset"), CORE["dataset"].default if CORE["dataset"].default in names else names[0])
-    col.subheader("Data")
-    dataset = col.selectbox("Dataset", names, key=core_key("dataset"), format_func=lambda n: f"{DATASETS[n].title}",
-                            on_change=apply_defaults, help="Fetch more datasets on the Home page")
+    dataset = box.row.selectbox("Dataset", names, key=core_key("dataset"), format_func=lambda n: f"{DATASETS[n].title}",
+                                on_change=apply_defaults, help="Fetch more datasets on the Home page",
+                                width=FIELD_WIDTH)
     spec = DATASETS[dataset]
-    col.caption(spec.description)
+    box.about.caption(spec.description)
     values: dict = {"dataset": dataset}
     if spec.kind == "text":
-        values["features"] = _features_widget(col)
+        values["features"] = _features_widget(box.row)
     data_args = {}
     for opt in spec.options:
         key = f"train_d_{dataset}_{opt.name}"
         known = spec.option_choices(home, data_args).get(opt.name) if spec.option_choices else None
         if known:  # values only known at run time (e.g. the added CSV tables and their columns)
             opt = dataclasses.replace(opt, choices=tuple(known), default=known[0])
-        data_args[opt.name] = option_widget(opt, key, col)
+        data_args[opt.name] = option_widget(opt, key, box.row, width=FIELD_WIDTH)
     values["data_args"] = data_args
     return values
 
 
-def _model_column(col, dataset: str) -> dict:
+def _model_section(box: Section, dataset: str) -> dict:
     """Architecture (among those for this kind of data), its preset and its own options."""
-    col.subheader("Model")
     choices = models_for(DATASETS[dataset].kind)
     init_state(core_key("model"), CORE["model"].default)
     if st.session_state[core_key("model")] not in choices:
         st.session_state[core_key("model")] = choices[0]
         apply_defaults()
-    model = col.selectbox("Architecture", choices, key=core_key("model"), format_func=lambda m: MODELS[m].title,
-                          on_change=apply_defaults)
+    model = box.row.selectbox("Architecture", choices, key=core_key("model"), format_func=lambda m: MODELS[m].title,
+                              on_change=apply_defaults, width=FIELD_WIDTH)
     mspec = MODELS[model]
     if mspec.description:
-        col.caption(mspec.description)
+        box.about.caption(mspec.description)
     if mspec.presets:
         init_state(f"train_preset_{model}", PRESET_NONE)
-        col.selectbox("Preset", [PRESET_NONE, *mspec.presets], key=f"train_preset_{model}",
-                      on_change=apply_preset, args=(model,), help="fill the settings with a classic configuration")
+        box.row.selectbox("Preset", [PRESET_NONE, *mspec.presets], key=f"train_preset_{model}", width=FIELD_WIDTH,
+                          on_change=apply_preset, args=(model,), help="fill the settings with a classic configuration")
     tuned = dataset_model_args(model, dataset)
     for opt in mspec.options:
         init_state(model_key(model, opt.name), tuned.get(opt.name, opt.default))
-    return {"model": model,
-            "model_args": {opt.name: option_widget(opt, model_key(model, opt.name), col) for opt in mspec.options}}
+    return {"model": model, "model_args": {opt.name: option_widget(opt, model_key(model, opt.name), box.row,
+                                                                   width=FIELD_WIDTH) for opt in mspec.options}}
 
 
-def _training_column(col, model: str, dataset: str) -> dict:
+def _training_section(box: Section, model: str, dataset: str) -> dict:
     """Optimizer, learning rate and schedule, batch size, epochs, seed, best checkpoint, early stopping: one
     widget per core Option. What the model does not use (ModelSpec.fixed) shows the model's value, disabled,
     and is left to make_config."""
-    col.subheader("Training")
     defaults, fixed = core_defaults(model, dataset), MODELS[model].fixed
     values = {}
     for name in TRAINING:
@@ -206,8 +219,8 @@ def _training_column(col, model: str, dataset: str) -> dict:
         if name == "momentum" and st.session_state[core_key("optimizer")] != "sgd":
             continue
         label = LABELS.get(name, name.replace("_", " ").capitalize()) + (" (this model's own)" if name in fixed else "")
-        value = option_widget(CORE[name], core_key(name), col, label, format_func=FORMATS.get(name),
-                              disabled=name in fixed or (name == "patience" and not values.get("early_stopping")))
+        value = option_widget(CORE[name], core_key(name), box.row, label, format_func=FORMATS.get(name),
+                              width=FIELD_WIDTH, disabled=name in fixed or (name == "patience" and not values.get("early_stopping")))
         if name not in fixed:
             values[name] = value
     return values
@@ -219,7 +232,7 @@ def _device_widget(col) -> str:
     init_state(core_key("device"), "auto")
     if st.session_state[core_key("device")] not in devices:
         st.session_state[core_key("device")] = "auto"
-    return col.selectbox("Device", devices, key=core_key("device"),
+    return col.selectbox("Device", devices, key=core_key("device"), width=FIELD_WIDTH,
                          format_func=lambda d: f"auto ({auto_to})" if d == "auto" else d,
                          help="only the devices this server has are offered")
 

@@ -20,16 +20,19 @@ STATS_LABELS = {"defense_spdef": "Defense and Sp. Def (2-D plot)", "all7": "all 
 FETCH_FIX = ("`python -m engine fetch pokemon --from DIR` (DIR holding the course's Pokemon.csv) or the "
              "Home page's fetch")
 
+# One short line per relation (aligned at =): a long display formula is cut off at the page's right edge.
 LOSS_LATEX = r"L(w,b)=\frac{1}{N}\sum_{n=1}^{N}\bigl(y_n-(b+w\,x_n)\bigr)^2+\lambda w^2"
-GRAD_LATEX = (r"\frac{\partial L}{\partial w}=-\frac{2}{N}\sum_n\bigl(y_n-(b+w\,x_n)\bigr)x_n+2\lambda w,\qquad"
-              r"\frac{\partial L}{\partial b}=-\frac{2}{N}\sum_n\bigl(y_n-(b+w\,x_n)\bigr)")
-UPDATE_LATEX = (r"w\leftarrow w-\eta\,g^w_t\qquad\text{AdaGrad: }"
-                r"w\leftarrow w-\frac{\eta}{\sqrt{\sum_{i=1}^{t}(g^w_i)^2}}\,g^w_t\qquad(\text{the same for }b)")
-POSTERIOR_LATEX = (r"P(\text{Water}\mid x)=\sigma(z),\quad z=\ln\frac{\mathcal N(x;\mu_W,\Sigma_W)\,P(\text{Water})}"
-                   r"{\mathcal N(x;\mu_N,\Sigma_N)\,P(\text{Normal})}\quad\text{shared }\Sigma:\;"
-                   r"z=\underbrace{(\mu_W-\mu_N)^{\top}\Sigma^{-1}}_{w^{\top}}x+b")
-LOGISTIC_LATEX = (r"\text{logistic: }f(x)=\sigma(w\cdot x+b),\quad L=-\frac{1}{N}\sum_n\bigl[t_n\ln f(x_n)+"
-                  r"(1-t_n)\ln(1-f(x_n))\bigr],\quad w\leftarrow w+\eta\,\frac{1}{N}\sum_n\bigl(t_n-f(x_n)\bigr)x_n")
+GRAD_LATEX = (r"\begin{aligned}\frac{\partial L}{\partial w}&=-\frac{2}{N}\sum_n\bigl(y_n-(b+w\,x_n)\bigr)x_n"
+              r"+2\lambda w\\ \frac{\partial L}{\partial b}&=-\frac{2}{N}\sum_n\bigl(y_n-(b+w\,x_n)\bigr)"
+              r"\end{aligned}")
+UPDATE_LATEX = (r"\begin{aligned}\text{plain: }w&\leftarrow w-\eta\,g^w_t\\ \text{AdaGrad: }w&\leftarrow "
+                r"w-\frac{\eta}{\sqrt{\sum_{i=1}^{t}(g^w_i)^2}}\,g^w_t\quad(\text{the same for }b)\end{aligned}")
+POSTERIOR_LATEX = (r"\begin{aligned}P(\text{Water}\mid x)&=\sigma(z)\\ z&=\ln\frac{\mathcal N(x;\mu_W,\Sigma_W)\,"
+                   r"P(\text{Water})}{\mathcal N(x;\mu_N,\Sigma_N)\,P(\text{Normal})}\\ \text{shared }\Sigma:\;z&="
+                   r"\underbrace{(\mu_W-\mu_N)^{\top}\Sigma^{-1}}_{w^{\top}}x+b\end{aligned}")
+LOGISTIC_LATEX = (r"\begin{aligned}f(x)&=\sigma(w\cdot x+b)\quad\text{(logistic regression)}\\ L&=-\frac{1}{N}\sum_n\bigl[t_n\ln "
+                  r"f(x_n)+(1-t_n)\ln(1-f(x_n))\bigr]\\ w&\leftarrow w+\eta\,\frac{1}{N}\sum_n\bigl(t_n-f(x_n)"
+                  r"\bigr)x_n\end{aligned}")
 
 
 def tables() -> dict[str, Table]:
@@ -81,14 +84,14 @@ def descent_result(x: np.ndarray, y: np.ndarray, lr: float, lr_ada: float | None
 
 
 def numbers_table(res: dict, lr: float, lr_ada: float | None, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """One row per path and closed form: learning rate, steps run, w, b, loss (with λ) and MSE."""
+    """One row per path and closed form: learning rate and steps run (one column, so the table fits 800 px), w, b,
+    loss (with λ) and MSE."""
     l2 = res["l2"]
-    rows = [{"how": name, "η": f"{lr if name == 'plain GD' else lr_ada:g}", "steps": f"{len(p.w) - 1:,}",
+    rows = [{"how": name, "η, steps": f"{lr if name == 'plain GD' else lr_ada:g}, {len(p.w) - 1:,}",
              "w": p.w[-1], "b": p.b[-1]} for name, p in res["paths"].items()]
-    rows.append({"how": f"closed form (λ = {l2:g})", "η": "—", "steps": "—", "w": res["minimum"][0],
-                 "b": res["minimum"][1]})
+    rows.append({"how": f"closed form (λ = {l2:g})", "η, steps": "—", "w": res["minimum"][0], "b": res["minimum"][1]})
     if l2:
-        rows.append({"how": "least squares (λ = 0)", "η": "—", "steps": "—", "w": res["plain_minimum"][0],
+        rows.append({"how": "least squares (λ = 0)", "η, steps": "—", "w": res["plain_minimum"][0],
                      "b": res["plain_minimum"][1]})
     df = pd.DataFrame(rows)
     df["loss"] = [float(linreg.loss(x, y, w, b, l2)) for w, b in zip(df["w"], df["b"], strict=True)]

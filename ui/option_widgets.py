@@ -39,13 +39,13 @@ def off_widget(opt: Option, value, default) -> str | None:
 
 
 def option_widget(opt: Option, key: str, container=None, label: str | None = None, disabled: bool = False,
-                  format_func=None):
+                  format_func=None, width: int | str = "stretch"):
     """One widget for `opt`, its value kept in st.session_state[key] (initialised to the default); its range,
-    steps and help are the Option's."""
+    steps and help are the Option's; `width` in pixels or "stretch"."""
     box = container or st
     init_state(key, opt.default)
     label = label or opt.name.replace("_", " ").capitalize()
-    common = {"key": key, "help": opt.help or None, "disabled": disabled}
+    common = {"key": key, "help": opt.help or None, "disabled": disabled, "width": width}
     if opt.choices:
         if st.session_state[key] not in opt.choices:
             st.session_state[key] = opt.default
