@@ -84,6 +84,6 @@ elif predictor.kind == "image":
         predict_image.coarse_notice(predict_image.best_run(runs, {r["id"]: store.result(r["id"]) for r in runs}))
     predict_image.render(predictor, explain=explain_view.picture)
 elif predictor.kind == "table":
-    predict_table.render(predictor)
+    predict_table.render(predictor, explain=explain_view.table_row)
 else:
     st.info(f"Trying {predictor.kind} inputs here is not available: see this run's results on the Runs page.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from engine.predict.explain import explain_image, explain_text
+from engine.predict.explain import explain_image, explain_row, explain_text
 from engine.predict.predictor import InputError, Predictor
 from ui import inside_charts
 from ui.text_view import escape_markdown
@@ -90,3 +90,19 @@ def picture(predictor: Predictor, image, paper: float | None = None) -> None:
         maps = [np.asarray(m, dtype=np.float32) for m in out["feature_maps"][:16]]
         right.markdown(f"**The first convolution's {len(out['feature_maps'])} feature maps** (the first 16)")
         right.image([(m - m.min()) / ((m.max() - m.min()) or 1.0) for m in maps], width=64)
+
+
+def table_row(predictor: Predictor, row: dict) -> None:
+    """Each column's contribution to one table row's answer, as bars sorted by size."""
+    try:
+        out = explain_row(predictor, row)
+    except InputError as exc:
+        st.caption(f"No explanation: {exc}")
+        return
+    answer = f"“{out['label']}”" if "label" in out else f"{out['value']:.4g}"
+    what = f"the logit of {answer}" if "label" in out else "the predicted value"
+    st.plotly_chart(inside_charts.contribution_figure(out["contributions"], f"Each column's share of {what}"),
+                    key="predict_explain_table")
+    st.caption(f"{out['method'].capitalize()} (Captum), from a row with every number at its training mean and no "
+               f"category ({what}: {out['baseline_output']:.4g}) to this row ({out['output_change']:+.4g}); "
+               f"the contributions add up to that change (numerical error {abs(out['delta']):.2g}).")

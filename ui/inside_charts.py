@@ -212,3 +212,17 @@ def attention_figure(weights: list[list[float]], tokens: list[str], title: str) 
                       title={"text": title}, yaxis={"autorange": "reversed", "title": "query (looks)"},
                       xaxis={"side": "top", "title": "key (looked at)", "tickangle": -45})
     return fig
+
+
+def contribution_figure(contributions: list[dict], title: str) -> go.Figure:
+    """A bar per table column, the largest push (either way) at the top: green raised the output, red lowered it."""
+    items = sorted(contributions, key=lambda c: -abs(c["score"]))
+    labels = [f"{c['feature']} = {'(mean)' if c['value'] is None else c['value']}" for c in items]
+    scores = [c["score"] for c in items]
+    fig = go.Figure(go.Bar(x=scores, y=labels, orientation="h",
+                           marker_color=["#16a34a" if s >= 0 else "#dc2626" for s in scores],
+                           hovertemplate="%{y}: %{x:+.4g}<extra></extra>"))
+    fig.update_layout(meta=EXPLAIN_META, height=max(180, 28 * len(items) + 80),
+                      margin={"l": 10, "r": 10, "t": 40, "b": 40}, yaxis={"autorange": "reversed"},
+                      title={"text": title}, xaxis_title="contribution")
+    return fig

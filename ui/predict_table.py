@@ -24,7 +24,8 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return [{k: v for k, v in row.items() if v is not None and v == v} for row in frame.to_dict("records")]
 
 
-def render(predictor: Predictor) -> None:
+def render(predictor: Predictor, explain=None) -> None:
+    """`explain(predictor, row)`, when given, draws why the model answered as it did for one chosen row."""
     target = "the value" if predictor.spec.get("task") == "regression" else "the class"
     st.markdown(f"**Edit the row(s)** (add rows at the bottom) and see {target} the model predicts for each. "
                 "An empty number counts as the training mean.")
@@ -58,3 +59,9 @@ def render(predictor: Predictor) -> None:
     if "probs" in results[0]:
         st.plotly_chart(charts.probability_figure(results[0]["probs"], "Class probabilities of the first row"),
                         key="predict_table_probs")
+    if explain is not None:
+        st.markdown("#### Why this answer")
+        rows = _rows(frame)
+        pick = st.selectbox("Row", range(len(rows)), format_func=lambda i: f"row {i + 1}: {shown['prediction'][i]}",
+                            key="predict_table_explain_row") if len(rows) > 1 else 0
+        explain(predictor, rows[pick])

@@ -27,10 +27,10 @@ def register(sub) -> None:
     la.set_defaults(func=run_layers)
 
     ex = sub.add_parser("explain", help="why a run answered as it did: word attributions for a headline, a saliency "
-                                        "map for a digit picture")
+                                        "map for a digit picture, per-column contributions for a table row")
     ex.add_argument("run_id")
     src = ex.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text", help="a headline (text runs)")
+    src.add_argument("--text", help="a headline (text runs), or a table row as JSON ('{\"HP\": 60}')")
     src.add_argument("--input-file", help="a PNG/JPEG picture of a digit (image runs)")
     ex.add_argument("--json", action="store_true", help="one JSON object")
     ex.set_defaults(func=run_explain)
@@ -96,16 +96,26 @@ def _cell(value, width: int) -> str:
 
 
 def run_explain(args) -> int:
-    from engine.predict.explain import explain_image, explain_text
+    from engine.predict.explain import explain_image, explain_row, explain_text
     from engine.predict.predictor import InputError, Predictor
 
     pred = Predictor.from_run(RunStore(args.home), args.run_id)
-    if (args.text is not None) != (pred.kind == "text"):
-        raise InputError(f"this run reads {pred.kind} inputs: give " + ("--text" if pred.kind == "text" else
-                                                                         "--input-file PICTURE"))
-    out = explain_text(pred, args.text) if args.text is not None else explain_image(pred, args.input_file)
+    if (args.text is not None) != (pred.kind in ("text", "table")):
+        raise InputError(f"this run reads {pred.kind} inputs: give " + {
+            "text": "--text HEADLINE", "table": "--text '{\"column\": value, ...}'"}.get(pred.kind,
+                                                                                   "--input-file PICTURE"))
+    if pred.kind == "table":
+        out = explain_row(pred, args.text)
+    else:
+        out = explain_text(pred, args.text) if args.text is not None else explain_image(pred, args.input_file)
     if args.json:
         emit({k: v for k, v in out.items() if k != "image"}, True)
+        return 0
+    if "contributions" in out:
+        print(f"{out.get('label', out.get('value'))}  (output {out['output_change']:+.4f} from the training means' "
+              f"{out['baseline_output']:.4f})")
+        for item in sorted(out["contributions"], key=lambda c: -abs(c["score"])):
+            print(f"{item['feature']:>24} = {str(item['value']):<12} {item['score']:+.4f}")
         return 0
     print(f"{out['label']}  (" + ", ".join(f"{t['label']} {t['prob']:.3f}" for t in out["top"]) + ")")
     if out.get("note"):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from headlines import write_split
-from pagehelpers import open_page, plotly_specs, texts
+from pagehelpers import open_page, plotly_specs, spec_values, texts
 
 from engine.config.run_config import make_config
-from engine.data import news
+from engine.data import csvdata, news
 from engine.jobs.store import RunStore
 from engine.training.run import execute
 
@@ -28,7 +28,14 @@ def digits_lab(tmp_path_factory):
             dataset="news", model="transformer", epochs=1, batch_size=16,
             model_args={"freeze_layers": 6, "rdrop": 0.0, "probe_head": False}), status="running")
         assert execute(store, transformer, threads=1)["status"] == "done"
-        yield {"home": home, "store": store, "run": run_id, "transformer": transformer}
+        src = home / "src" / "fruit.csv"
+        src.write_text("weight,colour,price\n" + "".join(f"{w},{c},{2 * w + (3 if c == 'red' else 0)}\n"
+                                                         for w in range(1, 21) for c in ("red", "green")))
+        csvdata.fetch(home, from_dir=src)
+        table = store.create_run(make_config(dataset="csv", model="mlp", epochs=3, data_args={"target": "price"},
+                                             model_args={"width": 8, "layers": 1}), status="running")
+        assert execute(store, table, threads=1)["status"] == "done"
+        yield {"home": home, "store": store, "run": run_id, "transformer": transformer, "table": table}
 
 
 @pytest.fixture
@@ -83,3 +90,16 @@ def test_predict_page_shows_a_transformers_attention_per_layer_and_head(lab_env)
     assert not at.exception, at.exception
     heat = [s for s in plotly_specs(at) if s["layout"].get("meta") == "explain"][-1]
     assert heat["layout"]["title"]["text"] == "Layer 1, head 3"
+
+
+def test_predict_page_shows_each_columns_contribution_to_a_table_rows_answer(lab_env):
+    at = open_page("3_Predict.py")
+    at.selectbox(key="predict_run").set_value(lab_env["table"]).run()
+    assert not at.exception, at.exception
+    (bars,) = [s for s in plotly_specs(at) if s["layout"].get("meta") == "explain"]
+    labels = bars["data"][0]["y"]
+    assert sorted(label.split(" = ")[0] for label in labels) == ["colour", "weight"]
+    scores = [abs(v) for v in spec_values(bars["data"][0]["x"])]
+    assert scores == sorted(scores, reverse=True)  # the largest push first
+    assert "the predicted value" in bars["layout"]["title"]["text"]
+    assert any("add up to that change" in t for t in texts(at.caption))

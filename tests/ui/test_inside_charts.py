@@ -105,3 +105,16 @@ def test_position_gradient_figure_draws_both_directions_on_a_log_axis():
     assert [list(t.y) for t in fig.data] == [row["grad_from_last"], row["grad_by_position"]]
     assert list(fig.data[0].x) == [0, 1, 2] and fig.layout.yaxis.type == "log"
     assert "epoch 2" in fig.layout.title.text
+
+
+def test_attention_heatmap_numbers_repeated_tokens_and_keeps_query_rows():
+    fig = inside_charts.attention_figure([[0.9, 0.1], [0.4, 0.6]], ["the", "the"], "Layer 1, head 2")
+    assert list(fig.data[0].y) == ["0. the", "1. the"] and fig.layout.title.text == "Layer 1, head 2"
+    assert [list(r) for r in fig.data[0].z] == [[0.9, 0.1], [0.4, 0.6]]
+
+
+def test_contribution_bars_put_the_largest_push_first_and_name_a_missing_value():
+    fig = inside_charts.contribution_figure([{"feature": "HP", "value": 60, "score": 0.2},
+                                             {"feature": "Attack", "value": None, "score": -0.5}], "t")
+    assert list(fig.data[0].y) == ["Attack = (mean)", "HP = 60"] and list(fig.data[0].x) == [-0.5, 0.2]
+    assert list(fig.data[0].marker.color) == ["#dc2626", "#16a34a"]
