@@ -132,3 +132,20 @@ def test_regression_runs_are_refused():
 
     with pytest.raises(InputError, match="classification"):
         project(Fake, None, "pca", 10)
+
+
+def test_a_headline_runs_projector_shows_the_headlines(tmp_path, monkeypatch, capsys):
+    from headlines import write_split
+
+    from engine.data import news
+
+    home = tmp_path / "news_home"
+    monkeypatch.setenv("NNLAB_HOME", str(home))
+    news.fetch(home, from_dir=write_split(tmp_path / "split", per_class=(10, 3, 5)))
+    run_id = train(home, "--dataset", "news", "--model", "rnn", "--hidden", "6", "--pool", "attn",
+                   "--init-vectors", "none", "--emb-size", "8")
+    out = project_run(RunStore(home), run_id, "pca", limit=20)
+    assert len(out["rows"]) == 20 and out["layer_dim"] == 6  # the pooled title vector the output layer reads
+    test = news.load(home).test
+    assert all(r["text"] == test.x[r["index"]] and r["true"] == news.CLASS_NAMES[test.y[r["index"]]]
+               for r in out["rows"])
