@@ -52,10 +52,11 @@ def layer_health(rows: list[dict], key: str) -> None:
     words = next((r for r in rows if r["epoch"] == epoch and r.get("grad_from_last")), None)
     if words is not None:
         st.plotly_chart(inside_charts.position_grad_figure(words), key=f"{key}_positions")
-        st.caption("How much of the loss's gradient reaches each word's vector. In a plain RNN it shrinks by "
-                   "about the same factor with every step back from the last word (a straight falling line on "
-                   "this log axis): the first words of a long title barely learn. A GRU's gates let more of it "
-                   "through.")
+        st.caption("How much of the loss's gradient reaches each word's vector, counted back from each title's last "
+                   "word (blue) and on from its first (grey), on sampled training steps. In a recurrent network it "
+                   "reaches an early word only through every later step; where it shrinks at each step (a falling "
+                   "line on this log axis), the early words barely learn: the vanishing gradient. Compare a plain "
+                   "RNN run with a GRU run on the same data and epochs.")
     st.caption("Recorded by the run's worker on a few sampled training steps per epoch. Update / weight ratio: how "
                "far one optimizer step moves a layer's weights relative to their size (around 1e-3 is healthy).")
 
