@@ -100,7 +100,7 @@ def table_row(predictor: Predictor, row: dict) -> None:
         st.caption(f"No explanation: {exc}")
         return
     answer = f"“{out['label']}”" if "label" in out else f"{out['value']:.4g}"
-    what = f"the logit of {answer}" if "label" in out else "the predicted value"
+    what = f"the log-probability of {answer}" if "label" in out else "the predicted value"
     st.plotly_chart(inside_charts.contribution_figure(out["contributions"], f"Each column's share of {what}"),
                     key="predict_explain_table")
     st.caption(f"{out['method'].capitalize()} (Captum), from a row with every number at its training mean and no "

@@ -156,22 +156,25 @@ def explain_image(pred: Predictor, image, paper: float | None = None) -> dict:
     return out
 
 
-class _Target(nn.Module):
-    """The model's output `index` alone (one column), times `scale` (a regression's target std)."""
+class _TableOutput(nn.Module):
+    """A table model's log-probabilities (classification: bounded, where a generative model's logits are log
+    densities that explode off the data), or its output times `scale` (a regression's target std)."""
 
-    def __init__(self, model: nn.Module, scale: float):
+    def __init__(self, model: nn.Module, regression: bool, scale: float = 1.0):
         super().__init__()
-        self.model, self.scale = model, scale
+        self.model, self.regression, self.scale = model, regression, scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x).float() * self.scale
+        out = self.model(x).float()
+        return out * self.scale if self.regression else torch.log_softmax(out, dim=1)
 
 
 def explain_row(pred: Predictor, row) -> dict:
     """Per-column contributions to one table row's answer: integrated gradients over the encoded features from the
-    baseline row (every number at its training mean, no category), summed over each column's encoded features.
+    baseline row (every number at its training mean, no category), summed over each column's encoded features,
+    of the answer's log-probability (classification) or of the predicted value (regression, in its units).
     {"label", "probs", "top"} or {"value"}; "contributions": [{"feature", "value", "score"}] in the run's
-    column order; "baseline_output", "output_change" (the target's units for a regression), "delta"."""
+    column order; "baseline_output", "output_change", "delta"."""
     from captum.attr import IntegratedGradients
 
     from engine.predict.predictor import parse_row
@@ -186,7 +189,7 @@ def explain_row(pred: Predictor, row) -> dict:
     regression = pred.spec.get("task") == "regression"
     shift, scale = (float(v) for v in (pred.spec.get("target_scale") or (0.0, 1.0))) if regression else (0.0, 1.0)
     target = 0 if regression else pred.classes.index(answer["label"])
-    f = _Target(pred.model, scale)
+    f = _TableOutput(pred.model, regression, scale)
     attr, delta = IntegratedGradients(f).attribute(x, baselines=baseline, target=target, n_steps=STEPS,
                                                    return_convergence_delta=True)
     with torch.no_grad():

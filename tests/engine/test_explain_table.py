@@ -45,6 +45,11 @@ def runs(tmp_path_factory) -> dict:
                          "--early-stopping", "false", "--seed", "1", "--epochs", epochs,
                          "--json"]) == 0
         ids[target] = json.loads(buf.getvalue().strip().splitlines()[-1])["run_id"]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["--home", str(home), "train", "--dataset", "csv", "--table", "kind", "--target", "kind",
+                     "--model", "generative", "--json"]) == 0
+    ids["generative"] = json.loads(buf.getvalue().strip().splitlines()[-1])["run_id"]
     return {"home": home, **ids}
 
 
@@ -98,3 +103,13 @@ def test_explain_command_for_a_table_row(runs, capsys):
     assert "size" in capsys.readouterr().out
     assert main(["--home", home, "explain", runs["price"], "--input-file", "x.png"]) == 2
     assert "--text '{" in capsys.readouterr().err
+
+
+def test_a_gaussian_generative_models_answer_is_explained_in_log_probabilities(runs):
+    """Its logits are log densities, which a one-hot row without a category sends to huge values; the
+    log-probability of the answer stays a readable number."""
+    out = explain_row(predictor(runs, "generative"), {"size": 8.0, "weight": 2.0, "colour": "red"})
+    scores = {c["feature"]: c["score"] for c in out["contributions"]}
+    assert out["label"] == "big" and max(scores, key=lambda c: abs(scores[c])) == "size"
+    assert 0 < out["output_change"] <= -out["baseline_output"] + 1e-6  # log P(big) rises towards 0
+    assert sum(scores.values()) == pytest.approx(out["output_change"], rel=0.05, abs=1e-3)
