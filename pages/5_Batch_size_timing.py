@@ -4,7 +4,7 @@ background process (`python -m engine timing`, the CLI's command and thread coun
 import streamlit as st
 
 from engine.data import DATASETS
-from engine.labs import timing
+from engine.labs import timing, timing_estimate
 from engine.models import models_for
 from engine.training.devices import available_devices
 from ui import labs_timing as lab
@@ -30,10 +30,21 @@ sizes = d1.multiselect("Batch sizes", list(timing.DEFAULT_SIZES), default=list(l
 repeats = d2.number_input("Repeats (median)", 1, 20, 3, key="tm_repeats")
 max_examples = d3.number_input("Examples timed per epoch (0 = all)", 0, 1_000_000, lab.QUICK_EXAMPLES, step=1000,
                                key="tm_max", help="Small B on a big dataset is slow: time part of an epoch and scale it.")
-st.caption(lab.work_estimate(sorted(sizes), len(devices), int(repeats), int(max_examples)))
-
 job = st.session_state.get("tm_job")
 busy = job is not None and lab.progress(job)[1]
+per_device = timing_estimate.plan_seconds(state.home(), dataset, model, devices, sorted(sizes), int(repeats),
+                                          int(max_examples) or None)
+if estimate := lab.seconds_estimate(per_device):
+    st.caption(estimate)
+else:
+    st.caption(lab.work_estimate(sorted(sizes), len(devices), int(repeats), int(max_examples)))
+    if sizes and devices and st.button("Measure the step time (a few seconds)", key="tm_calibrate", disabled=busy,
+                           help="a short timing (B = 16 and 256 on 2,048 examples) whose step times give an "
+                                "estimate in seconds for any batch sizes"):
+        st.session_state["tm_job"] = {"calibration": True, **lab.launch(str(state.home()), state.owner_id(), {
+            "dataset": dataset, "model": model, "devices": [d for d, v in per_device.items() if v is None],
+            **timing_estimate.CALIBRATION})}
+        st.rerun()
 if st.button("Time the epochs", key="tm_run", type="primary", disabled=busy or not (sizes and devices),
              help="starts the timing in the background; rows appear below as each batch size is done"):
     st.session_state["tm_job"] = lab.launch(str(state.home()), state.owner_id(), {
@@ -50,9 +61,11 @@ def follow() -> None:
     if job is None or job.get("done"):
         return
     rows, running, error = lab.progress(job)
-    st.session_state["tm_rows"] = lab.rows_frame(rows)
+    if not job.get("calibration"):  # a calibration's rows feed the estimate, not the results
+        st.session_state["tm_rows"] = lab.rows_frame(rows)
     if running:
-        st.progress(len(rows) / max(1, job["expected"]), text=f"timing... {len(rows)} of {job['expected']} done")
+        doing = "measuring the step time" if job.get("calibration") else "timing"
+        st.progress(len(rows) / max(1, job["expected"]), text=f"{doing}... {len(rows)} of {job['expected']} done")
         return
     job["done"], job["error"] = True, error
     st.rerun()

@@ -1,10 +1,10 @@
 """Batch-size timing page helpers: the timing runs in a background process (`python -m engine timing ... --out
 FILE`, the same command and thread count as the CLI; the page never trains), the page reads its rows from FILE;
-the log-log figure (a pure function) and the CSV."""
+what a timing will cost before it starts (seconds from this machine's measured step times, else steps); the
+log-log figure (a pure function) and the CSV."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 
 from engine.jobs.procs import detached_kwargs, pid_alive, scrubbed_env
 from engine.labs import timing
+from engine.labs.timing_estimate import folder, read_rows
+from ui.live import format_seconds
 
 COLUMNS = ["device", "batch_size", "seconds", "examples_per_s", "threads", "precision", "repeats", "examples_timed",
            "examples_per_epoch", "dataset", "model"]
@@ -37,6 +39,16 @@ def work_estimate(sizes: list[int], devices: int, repeats: int, max_examples: in
             f"of {len(sizes)} batch sizes): seconds at B >= 16, a minute or more once B=1 is added.")
 
 
+def seconds_estimate(per_device: dict[str, float | None]) -> str | None:
+    """The planned timing's duration in words (pure), or None while some device has no measured step time."""
+    if not per_device or any(v is None for v in per_device.values()):
+        return None
+    total = sum(per_device.values())
+    each = " + ".join(f"{format_seconds(v)} on {d}" for d, v in per_device.items()) if len(per_device) > 1 else ""
+    return ((f"About {format_seconds(total)}" if total >= 1 else "Under a second") + (f" ({each})" if each else "")
+            + ", from the step times measured by earlier timings on this machine, plus a few seconds to start.")
+
+
 def timing_command(home: str, dataset: str, model: str, sizes: list[int], devices: list[str], repeats: int,
                    max_examples: int | None, out: str) -> list[str]:
     """The `python -m engine timing` command line the page starts (pure); threads: the CLI's default."""
@@ -49,29 +61,16 @@ def timing_command(home: str, dataset: str, model: str, sizes: list[int], device
 def launch(home: str, owner: str, args: dict) -> dict:
     """Start the timing in its own process (server-chosen output and log paths under the data home); returns
     what the page keeps to follow it: {"pid", "out", "log", "expected"}."""
-    folder = Path(home) / "timing"
-    folder.mkdir(parents=True, exist_ok=True)
+    rows_folder = folder(home)
+    rows_folder.mkdir(parents=True, exist_ok=True)
     stem = f"{owner}-{time.time_ns()}"
-    out, log_path = folder / f"{stem}.jsonl", folder / f"{stem}.log"
+    out, log_path = rows_folder / f"{stem}.jsonl", rows_folder / f"{stem}.log"
     argv = timing_command(home, out=str(out), **args)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                                 env=scrubbed_env({"NNLAB_HOME": home}), **detached_kwargs())
     return {"pid": proc.pid, "out": str(out), "log": str(log_path), "expected": len(args["sizes"]) * len(args["devices"]),
             "proc": proc}
-
-
-def read_rows(path: str) -> list[dict]:
-    """The complete JSON lines written so far (a line still being written is left for the next read)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    rows = []
-    for line in text.splitlines(keepends=True):
-        if line.endswith("\n"):
-            rows.append(json.loads(line))
-    return rows
 
 
 def progress(job: dict) -> tuple[list[dict], bool, str | None]:

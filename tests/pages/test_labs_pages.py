@@ -58,10 +58,59 @@ def test_batch_size_timing_page(home):
     assert job.get("done") and not job.get("error"), Path(job["log"]).read_text()
     df = at.session_state["tm_rows"]
     assert list(df["batch_size"]) == [8, 256] and (df["seconds"] > 0).all() and set(df["threads"]) == {1}
+    # the next timing of this model is estimated in seconds, from these rows
+    assert [c for c in at.caption if "measured by earlier timings" in c.value and " s" in c.value]
     at.radio(key="tm_metric").set_value("examples_per_s").run()
     assert not at.exception
     chart = plotly_specs(at)[0]
     assert chart["layout"]["yaxis"]["dtick"] == 1  # decade ticks only
+
+
+class _Ended:
+    def poll(self) -> int:
+        return 0
+
+
+def test_timing_page_estimates_seconds_before_starting(home, monkeypatch):
+    """Without a step time measured for this model, the page offers a short calibration (started like a timing,
+    in a background process: here a stand-in that writes the rows the CLI would); then it shows the planned
+    timing's duration in seconds before it starts, and the calibration's rows are not shown as results."""
+    import json
+
+    from engine.labs import timing_estimate
+    from ui import labs_timing
+
+    launched = []
+
+    def launch(home_, owner, args):
+        launched.append(args)
+        out = timing_estimate.folder(home_) / "calibration.jsonl"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(json.dumps({"batch_size": b, "seconds": 1000 / b * (0.2 + 1e-3 * b), "device": d,
+                                           "dataset": args["dataset"], "model": args["model"],
+                                           "examples_per_epoch": 1000}) + "\n"
+                               for d in args["devices"] for b in args["sizes"]))
+        return {"pid": 0, "out": str(out), "log": str(out.with_suffix(".log")), "proc": _Ended(),
+                "expected": len(args["sizes"]) * len(args["devices"])}
+
+    monkeypatch.setattr(labs_timing, "launch", launch)
+    at = AppTest.from_file(str(PAGES / "5_Batch_size_timing.py"), default_timeout=120).run()
+    at.selectbox(key="tm_dataset").set_value("digits").run()
+    at.selectbox(key="tm_model").set_value("linear").run()
+    assert not at.exception and any("training steps per device" in c.value for c in at.caption)  # no seconds yet
+    devices = at.multiselect(key="tm_devices").value
+    at.button(key="tm_calibrate").click().run()
+    assert not at.exception
+    assert launched == [{"dataset": "digits", "model": "linear", "devices": devices, **timing_estimate.CALIBRATION}]
+    at.multiselect(key="tm_sizes").set_value([16, 256]).run()
+    at.number_input(key="tm_repeats").set_value(1).run()
+    at.number_input(key="tm_max").set_value(0).run()
+    # a warm-up epoch at 256, then one epoch at each size over all 1,000 examples: 63 steps of 0.216 s, 2 x 4 of 0.456 s
+    expected = len(devices) * (63 * 0.216 + 8 * 0.456)
+    (caption,) = [c.value for c in at.caption if "measured by earlier timings" in c.value]
+    assert caption.startswith(f"About {round(expected)} s")
+    assert not at.button(key="tm_run").disabled and "tm_rows" not in at.session_state
+    assert not [b for b in at.button if b.key == "tm_calibrate"]  # measured: nothing left to calibrate
 
 
 def test_timing_estimate_grows_with_small_batches():
