@@ -21,6 +21,9 @@ def first_embedding(layers: list[tuple[str, nn.Module]]) -> tuple[str, nn.Module
 
 
 def _lengths_of(x) -> torch.Tensor | None:
+    """Each title's length in a model input: (ids, lengths, ...) or {"input_ids", "attention_mask"}."""
+    if isinstance(x, dict) and torch.is_tensor(x.get("attention_mask")):
+        return x["attention_mask"].sum(1)
     if isinstance(x, (tuple, list)) and len(x) >= 2 and torch.is_tensor(x[1]) and x[1].dim() == 1 \
             and not x[1].is_floating_point():
         return x[1]
@@ -48,13 +51,20 @@ class PositionGrads:
     def _embedding_hook(self, mod, inputs, out) -> None:
         if not mod.training or not torch.is_tensor(out) or out.dim() != 3 or not out.requires_grad:
             return
-        ids = inputs[0]
-        lengths = self._lengths
-        if lengths is None or lengths.shape[0] != ids.shape[0]:  # a title ends after its last non-zero id
+        ids, lengths, self._lengths = inputs[0], self._lengths, None  # the lengths serve one lookup
+        if lengths is None:  # a model that embeds without its forward (adversarial training): after the last id
             pos = torch.arange(1, ids.shape[1] + 1, device=ids.device)
             lengths = ((ids != 0) * pos).amax(1).clamp_min(1)
+        elif lengths.shape[0] != ids.shape[0]:  # not one row per title (a transformer's position embeddings)
+            return
         lengths = lengths.to(ids.device).clamp(1, ids.shape[1])
-        out.register_hook(lambda grad: self._add(grad.detach(), lengths))
+        seen = []
+
+        def once(grad: torch.Tensor) -> None:  # adversarial training takes the clean loss's gradient first
+            if not seen:
+                seen.append(True)
+                self._add(grad.detach(), lengths)
+        out.register_hook(once)
 
     def _add(self, grad: torch.Tensor, lengths: torch.Tensor) -> None:
         norms = torch.linalg.vector_norm(grad.float(), dim=-1)[:, :MAX_POSITIONS]  # (B, L)

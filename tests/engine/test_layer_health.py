@@ -155,3 +155,25 @@ def test_a_sequence_run_records_the_gradient_by_word_position(home, capsys, tmp_
     assert all(math.isfinite(v) and v > 0 for v in values)
     assert (emb["grad_first"], emb["grad_last"]) == (emb["grad_by_position"][0], emb["grad_from_last"][0])
     assert "grad_by_position" not in rows["rnn"]  # only the word embedding has positions
+
+
+def test_with_adversarial_training_the_clean_losss_gradient_is_recorded_once():
+    from engine.models.rnn import RNNClassifier
+    from engine.training.position_grads import PositionGrads
+
+    torch.manual_seed(0)
+    emb = nn.Embedding(20, 8, padding_idx=0)
+    model = RNNClassifier(emb, 3, cell="gru", hidden=8, pool="max", dropout=0.0, adversarial=1.0).train()
+    ids = torch.tensor([[3, 4, 5], [7, 9, 0]])
+    x, y = (ids, torch.tensor([3, 2])), torch.tensor([0, 1])
+    positions = PositionGrads("embedding", emb)
+    hooks = positions.hooks(model)
+    _, loss = model.training_loss(x, y, nn.functional.cross_entropy)  # embeds without calling forward
+    loss.backward()
+    for h in hooks:
+        h.remove()
+    e = emb(ids).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(nn.functional.cross_entropy(model.head(e, x), y), e)
+    n = g.norm(dim=-1).tolist()
+    assert [round(v, 6) for v in positions.stats()["grad_by_position"]] == \
+        [round(v, 6) for v in ((n[0][0] + n[1][0]) / 2, (n[0][1] + n[1][1]) / 2, n[0][2])]
