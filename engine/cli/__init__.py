@@ -16,8 +16,15 @@ COMMAND_MODULES = ("engine.cli.data_cmds", "engine.cli.train_cmds", "engine.cli.
                    "engine.cli.predict_cmd", "engine.cli.labs_cmds",
                    "engine.cli.export_cmd", "engine.cli.internal_cmds", "engine.cli.tune_cmd",
                    "engine.cli.tracker_cmds", "engine.cli.inside_cmds")
-# what the JobRunner starts: parsed without importing the other command modules (fast start-up)
-INTERNAL = {"worker", "supervise", "export-job"}
+# command -> the module that registers it: a command is parsed without importing the other command modules (their
+# imports cost seconds: torch, pandas...). A command missing here still works, through the full parser.
+COMMANDS = {"fetch": "engine.cli.data_cmds", "train": "engine.cli.train_cmds", "predict": "engine.cli.predict_cmd",
+            "export": "engine.cli.export_cmd", "tune": "engine.cli.tune_cmd",
+            **dict.fromkeys(("submit", "status", "cancel", "resume"), "engine.cli.jobs_cmds"),
+            **dict.fromkeys(("gradcheck", "timing"), "engine.cli.labs_cmds"),
+            **dict.fromkeys(("worker", "supervise", "export-job"), "engine.cli.internal_cmds"),
+            **dict.fromkeys(("runs", "tag", "note"), "engine.cli.tracker_cmds"),
+            **dict.fromkeys(("summary", "layers", "explain", "projector"), "engine.cli.inside_cmds")}
 
 
 def build_parser(modules=COMMAND_MODULES) -> argparse.ArgumentParser:
@@ -48,8 +55,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    internal = _command(argv) in INTERNAL
-    parser = build_parser(("engine.cli.internal_cmds",) if internal else COMMAND_MODULES)
+    command = _command(argv)
+    parser = build_parser((COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

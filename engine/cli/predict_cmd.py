@@ -16,7 +16,8 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="one input: a headline, or a table row as JSON ('{\"HP\": 60}')")
     src.add_argument("--input-file", help="one input per line (headlines; image paths for digit runs; JSON rows for "
-                                                "table runs), or a CSV with a header for table runs")
+                                                "table runs), a CSV with a header for table runs, or one picture "
+                                                "(PNG, JPEG...) for digit runs")
     p.add_argument("--json", action="store_true", help="one JSON line per input")
     p.set_defaults(func=run_predict)
 
@@ -29,17 +30,29 @@ def load_predictor(args) -> Predictor:
     return Predictor.from_run(RunStore(args.home), args.run_id)
 
 
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")  # PNG, JPEG, GIF, BMP, WebP
+
+
 def read_inputs(args, kind: str | None = None) -> list:
     if args.text is not None:
         return [args.text]
+    if kind == "image":
+        with open(args.input_file, "rb") as fh:
+            if fh.read(4).startswith(IMAGE_MAGIC):  # a picture itself rather than a list of picture paths
+                return [args.input_file]
     if kind == "table" and args.input_file.lower().endswith(".csv"):  # rows of a table run: a CSV with a header
         from engine.data.csvdata import read_text
 
         with open(args.input_file, encoding="utf-8-sig") as fh:
             frame = read_text(fh.read(), args.input_file)
         return [{k: v for k, v in row.items() if v == v} for row in frame.to_dict("records")]
-    with open(args.input_file, encoding="utf-8") as fh:
-        return [line.rstrip("\n") for line in fh if line.strip()]
+    try:
+        with open(args.input_file, encoding="utf-8") as fh:
+            return [line.rstrip("\n") for line in fh if line.strip()]
+    except UnicodeDecodeError:
+        what = "a picture (PNG, JPEG, GIF, BMP, WebP) or " if kind == "image" else ""
+        raise ValueError(f"{args.input_file} is not a UTF-8 text file. Fix: give {what}a text file with one input "
+                         "per line") from None
 
 
 def run_predict(args) -> int:

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from engine import atomic
 from engine.config.options import ConfigError, Option
 from engine.data.base import Dataset, Split, parse_problem
 from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
+
+if TYPE_CHECKING:  # imported where used: ~1 s of start-up that predicting a digit or a headline skips
+    import pandas as pd
 
 TRAIN_FILE, TEST_FILE = "covid.train.csv", "covid.test.csv"
 TARGET = "tested_positive"
@@ -68,6 +71,7 @@ def _names(header: list[str]) -> list[str]:
 
 def read_file(path: Path, with_target: bool) -> pd.DataFrame:
     """Read one of the two CSVs; raises ValueError naming what is wrong."""
+    import pandas as pd
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             header = next(csv.reader(fh))

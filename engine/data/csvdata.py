@@ -23,15 +23,18 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from engine import atomic
 from engine.config.options import ConfigError, Option
 from engine.data.base import Dataset, Split, parse_problem
 from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
+
+if TYPE_CHECKING:  # imported where used: ~1 s of start-up that predicting a digit or a headline skips
+    import pandas as pd
 
 MAX_BYTES = 50 * 2**20  # the same limit as server.maxUploadSize in .streamlit/config.toml
 MIN_ROWS = 10
@@ -86,6 +89,7 @@ def _separator(text: str) -> str:
 
 
 def read_text(text: str, name: str, nrows: int | None = None) -> pd.DataFrame:
+    import pandas as pd
     if not text.strip():
         raise ValueError(f"{name} is empty. Fix: give a CSV with a header row and at least {MIN_ROWS} rows")
     try:
@@ -99,6 +103,7 @@ def read_text(text: str, name: str, nrows: int | None = None) -> pd.DataFrame:
 
 def read_checked(path: Path, name: str | None = None) -> pd.DataFrame:
     """Read `path` as a table fit for training, or raise ValueError naming what is wrong and the fix."""
+    import pandas as pd
     name = name or path.name
     size = path.stat().st_size
     if size > MAX_BYTES:
@@ -193,6 +198,7 @@ def fetch(home=None, from_dir: str | Path | None = None, progress=None, owner: s
 
 # --- loading a run's table ----------------------------------------------------------------------
 def infer_task(target: pd.Series) -> str:
+    import pandas as pd
     if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
         return "classification"
     values = target.dropna()
@@ -201,6 +207,7 @@ def infer_task(target: pd.Series) -> str:
 
 
 def _target(df: pd.DataFrame, target: str, task: str, name: str) -> tuple[np.ndarray, list[str], str]:
+    import pandas as pd
     series = df[target]
     task = infer_task(series) if task == "auto" else task
     if task == "regression":
@@ -233,6 +240,7 @@ def _split(n: int, y: np.ndarray, task: str, holdout: float, seed: int) -> tuple
 
 def _identifiers(features: pd.DataFrame) -> list[str]:
     """Text columns whose values are mostly distinct (names, ids): one-hot codes would only memorise."""
+    import pandas as pd
     n = len(features)
     return [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
             and features[c].nunique() > max(MAX_CLASSES // 2, n // 2)]

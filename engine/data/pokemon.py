@@ -13,15 +13,18 @@ fixed seed) for a real validation split, leaving 112 to fit.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from engine import atomic
 from engine.config.options import Option
 from engine.data.base import Dataset, Split, parse_problem
 from engine.data.download import DataMissingError
 from engine.paths import datasets_dir
+
+if TYPE_CHECKING:  # imported where used: ~1 s of start-up that predicting a digit or a headline skips
+    import pandas as pd
 
 FILENAME = "Pokemon.csv"
 CLASSES = ("Water", "Normal")
@@ -51,6 +54,7 @@ def ready(home=None) -> bool:
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read and check Pokemon.csv. Raises ValueError naming what is wrong."""
+    import pandas as pd
     try:
         df = pd.read_csv(path)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

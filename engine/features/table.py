@@ -9,15 +9,19 @@ exactly the featurizer that training used.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import torch
 
 from engine.features.base import Featurizer
 
+if TYPE_CHECKING:  # imported where used: ~1 s of start-up that predicting a digit or a headline skips
+    import pandas as pd
+
 
 def _as_frame(raw) -> pd.DataFrame:
+    import pandas as pd
     if isinstance(raw, pd.DataFrame):
         return raw
     if isinstance(raw, dict):
@@ -26,6 +30,7 @@ def _as_frame(raw) -> pd.DataFrame:
 
 
 def is_numeric(series: pd.Series) -> bool:
+    import pandas as pd
     return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
@@ -65,6 +70,7 @@ class TableFeatures(Featurizer):
                                for v in cats]
 
     def transform(self, raw) -> torch.Tensor:
+        import pandas as pd
         frame = _as_frame(raw)
         missing = [c for c in self.numeric + self.categorical if c not in frame.columns]
         if missing:

@@ -22,7 +22,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import center_of_mass
 
 INK_THRESHOLD = 0.2  # share of the strongest ink that counts as part of the digit's box
 MNIST_BOX = 20
@@ -172,6 +171,8 @@ def normalise_stroke(crop: np.ndarray, longest: int) -> np.ndarray:
 def mnist_style(ink: np.ndarray, size: int = 28) -> np.ndarray:
     """Crop, even out the stroke width, longer side to 20/28 of `size`, centre of mass at the centre of
     a size x size field."""
+    from scipy.ndimage import center_of_mass  # here, not at the top: ~0.5 s of start-up the text runs skip
+
     longest = max(1, round(size * MNIST_BOX / 28))
     small = _scaled(_crop(normalise_stroke(_crop(ink), longest)), longest)
     cy, cx = center_of_mass(small)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from engine import access
@@ -140,6 +139,8 @@ class Predictor:
     def predict_rows(self, rows: list) -> list[dict]:
         """Table rows (dicts, or JSON objects as text) -> {"label", "probs"} or {"value"} (in the target's
         units). A missing number becomes the training mean; an unseen category counts as none."""
+        import pandas as pd  # only table runs need it: ~1 s of start-up
+
         parsed = [parse_row(r) for r in rows]
         unknown = sorted({k for r in parsed for k in r} - set(self.columns))
         if unknown:
