@@ -38,7 +38,8 @@ def _explained(predictor: Predictor, text: str) -> dict:
 def headline(predictor: Predictor, text: str) -> None:
     """Word attributions of one headline's answer: coloured words and a bar per word; a transformer's attention."""
     try:
-        out = _explained(predictor, text)
+        with st.spinner("Working out which words mattered…"):
+            out = _explained(predictor, text)
     except InputError as exc:
         st.caption(f"No explanation: {exc}")
         return
