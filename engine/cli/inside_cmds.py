@@ -1,6 +1,6 @@
 """Seeing inside a network: `summary` (the layer table of some settings, before training), `layers` (a run's
-layer health per epoch), `explain` (why a run answered as it did) and `projector` (its test examples in the
-space of its hidden representation)."""
+layer health per epoch), `boundary` (a playground run's decision boundary per epoch), `explain` (why a run
+answered as it did) and `projector` (its test examples in the space of its hidden representation)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ def register(sub) -> None:
     la.add_argument("--histograms", action="store_true", help="also the 30-bin weight and gradient histograms")
     la.add_argument("--json", action="store_true", help="one JSON line per (epoch, layer)")
     la.set_defaults(func=run_layers)
+
+    bo = sub.add_parser("boundary", help="a playground run's decision boundary: the class-1 probability over a grid "
+                                         "of the input plane, stored at each epoch end")
+    bo.add_argument("run_id")
+    bo.add_argument("--epoch", type=int, default=None, help="this epoch's grid (default: the newest; 0 = before "
+                                                            "training)")
+    bo.add_argument("--json", action="store_true", help='one JSON object {"epoch", "x", "y", "probs"}')
+    bo.set_defaults(func=run_boundary)
 
     ex = sub.add_parser("explain", help="why a run answered as it did: word attributions for a headline, a saliency "
                                         "map for a digit picture, per-column contributions for a table row")
@@ -93,6 +101,32 @@ def run_layers(args) -> int:
 
 def _cell(value, width: int) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:>{width}.3g}"
+
+
+def run_boundary(args) -> int:
+    from engine.training.boundary import grid
+
+    store = RunStore(args.home)
+    run = store.get_run(args.run_id)  # RunNotFound names the fix
+    dataset = run["config"].get("dataset")
+    if dataset != "playground":
+        raise ValueError(f"run {args.run_id} trained on {dataset!r}: a decision boundary is recorded for playground "
+                         "runs only. Fix: train with --dataset playground")
+    epochs = store.boundary_epochs(args.run_id)
+    if not epochs:
+        raise ValueError(f"run {args.run_id} has stored no decision boundary yet: one is written before the first "
+                         "epoch and at each epoch end. Fix: wait for the run to start (`status RUN_ID`)")
+    if args.epoch is not None and args.epoch not in epochs:
+        raise ValueError(f"run {args.run_id} has no decision boundary of epoch {args.epoch}. Fix: --epoch between "
+                         f"{epochs[0]} and {epochs[-1]}")
+    out = grid(store.boundary(args.run_id, args.epoch))
+    if args.json:
+        emit(out, True)
+        return 0
+    share = sum(p >= 0.5 for row in out["probs"] for p in row) / (len(out["x"]) * len(out["y"]))
+    print(f"epoch {out['epoch']}: {len(out['x'])}x{len(out['y'])} grid over x1, x2 in [{out['x'][0]:g}, "
+          f"{out['x'][-1]:g}]; class 1 predicted on {share:.1%} of the plane (--json for the values)")
+    return 0
 
 
 def run_explain(args) -> int:

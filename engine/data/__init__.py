@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.data import covid, csvdata, digits, mnist, news, pokemon
+from engine.data import covid, csvdata, digits, mnist, news, playground, pokemon
 from engine.data.base import Dataset, DatasetSpec, Split
 from engine.data.download import DataMissingError
 
@@ -18,6 +18,14 @@ register(DatasetSpec(
     "digits", "image", "classification", "8x8 digits (scikit-learn)",
     "1,797 handwritten digits, 8x8 pixels; ships inside scikit-learn, works offline.",
     load=lambda home=None, **_: digits.load(home), ready=digits.ready,
+))
+register(DatasetSpec(
+    "playground", "table", "classification", "Playground: 2-D points",
+    "TensorFlow Playground's toy data: two classes of points in the plane shaped as a circle, xor, two "
+    "Gaussians or a spiral, with noise and extra input features (x1², x2², x1·x2, sin x1, sin x2); generated "
+    "from a seed, works offline. Training shows the decision boundary over the plane, epoch by epoch.",
+    load=lambda home=None, **args: playground.load(home, **args), ready=playground.ready,
+    options=playground.OPTIONS, defaults=playground.DEFAULTS,
 ))
 register(DatasetSpec(
     "news", "text", "classification", "News headlines (UCI)",

@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS layer_stats (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS layer_stats_run ON layer_stats(run_id, epoch);
+CREATE TABLE IF NOT EXISTS boundaries (run_id TEXT NOT NULL, epoch INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS boundaries_run ON boundaries(run_id, epoch);
 CREATE TABLE IF NOT EXISTS annotations (
     run_id TEXT PRIMARY KEY,
     tags TEXT NOT NULL DEFAULT '[]',
@@ -237,7 +239,8 @@ class RunStore:
 
     def delete_run(self, run_id: str) -> None:
         with self._tx() as db:
-            for table, col in (("metrics", "run_id"), ("layer_stats", "run_id"), ("results", "run_id"),
+            for table, col in (("metrics", "run_id"), ("layer_stats", "run_id"), ("boundaries", "run_id"),
+                               ("results", "run_id"),
                                ("annotations", "run_id"), ("runs", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} = ?", (run_id,))
         shutil.rmtree(runs_dir(self.home) / run_id, ignore_errors=True)
@@ -261,6 +264,7 @@ class RunStore:
         """Remove rows of epochs > `epoch` (a partial epoch cut short before a resume)."""
         with self._tx() as db:
             db.execute("DELETE FROM layer_stats WHERE run_id = ? AND epoch > ?", (run_id, epoch))
+            db.execute("DELETE FROM boundaries WHERE run_id = ? AND epoch > ?", (run_id, epoch))
             return db.execute("DELETE FROM metrics WHERE run_id = ? AND epoch > ?", (run_id, epoch)).rowcount
 
     def log_layers(self, run_id: str, rows: Iterable[dict]) -> None:
@@ -278,6 +282,25 @@ class RunStore:
             rows = db.execute("SELECT data FROM layer_stats WHERE run_id = ? ORDER BY epoch, rowid",
                               (run_id,)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def log_boundary(self, run_id: str, record: dict) -> None:
+        """One epoch's decision-boundary grid (engine/training/boundary.py), a dict with at least epoch."""
+        with self._tx() as db:
+            db.execute("INSERT INTO boundaries VALUES (?, ?, ?)", (run_id, int(record["epoch"]), json.dumps(record)))
+
+    def boundary_epochs(self, run_id: str) -> list[int]:
+        """The epochs whose decision-boundary grid the run stored, in order."""
+        with self._connect() as db:
+            return [int(r[0]) for r in db.execute("SELECT DISTINCT epoch FROM boundaries WHERE run_id = ? "
+                                                  "ORDER BY epoch", (run_id,))]
+
+    def boundary(self, run_id: str, epoch: int | None = None) -> dict | None:
+        """The stored grid of `epoch` (the newest when None), or None when there is none."""
+        query = "SELECT data FROM boundaries WHERE run_id = ?" + (" AND epoch = ?" if epoch is not None else "")
+        with self._connect() as db:
+            row = db.execute(query + " ORDER BY epoch DESC, rowid DESC LIMIT 1",
+                             (run_id,) if epoch is None else (run_id, int(epoch))).fetchone()
+        return json.loads(row[0]) if row else None
 
     def metrics(self, run_ids: str | Iterable[str]):
         """A pandas DataFrame with columns run_id, epoch, step, split, name, value, time."""

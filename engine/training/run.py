@@ -23,6 +23,7 @@ from engine.jobs.tracker import settings
 from engine.models import count_parameters
 from engine.training import checkpoint
 from engine.training.batching import eval_batches, make_batches, place
+from engine.training.boundary import boundary_callback
 from engine.training.callbacks import (
     CancelWatcher,
     Checkpointer,
@@ -133,7 +134,8 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
 def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, generator, best: float | None,
                steps_per_epoch: int) -> list[Callback]:
     """The run's own callbacks: NaN guard, store reporter, cancel watcher, early stopping, checkpoints,
-    TensorBoard, layer health. `best` is the monitored value to beat (from a resumed run's last.pt)."""
+    TensorBoard, layer health, the decision boundary (2-D data). `best` is the monitored value to beat (from a
+    resumed run's last.pt)."""
     monitor, mode = cfg.monitor, MONITOR_MODE[cfg.monitor]
     payload = {"config": cfg.to_dict(), "featurizer": prep.featurizer.state(), "spec": prep.spec}
     every = max(1, steps_per_epoch // 10)  # the loss is read (a wait for the GPU) this often
@@ -143,9 +145,10 @@ def _callbacks(store, run_id: str, cfg: RunConfig, prep: Prepared, folder, gener
         early = EarlyStopping(cfg.patience, monitor, mode)
         early.best = best
         callbacks.append(early)
+    boundary = boundary_callback(prep, lambda record: store.log_boundary(run_id, record))
     return [*callbacks, Checkpointer(folder, payload, monitor, mode, batch_generator=generator, best=best),
             TensorBoardLogger(folder, hparams=settings(cfg.to_dict())),
-            LayerHealth(lambda rows: store.log_layers(run_id, rows))]
+            LayerHealth(lambda rows: store.log_layers(run_id, rows)), *([boundary] if boundary else [])]
 
 
 def load_initial_weights(store: RunStore, parent: str, model: torch.nn.Module) -> None:

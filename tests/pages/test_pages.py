@@ -85,8 +85,8 @@ def test_home_shows_dataset_readiness_and_latest_runs(lab_env):
     md = " ".join(texts(at.markdown))
     from engine.data import DATASETS
 
-    assert md.count("ready]") == 2  # digits and news; every other dataset is shown as not fetched
-    assert md.count("not fetched]") == len(DATASETS) - 2
+    assert md.count("ready]") == 3  # digits, playground (both generated) and news; every other is not fetched
+    assert md.count("not fetched]") == len(DATASETS) - 3
     runs = frame(at, "run", "status", "test_acc")
     assert set(runs["run"]) == {lab_env["news"], lab_env["digits"], lab_env["stopped"]}
     assert runs.set_index("run").loc[lab_env["stopped"], "status"] == "stopped"

@@ -86,6 +86,9 @@ class Hub:
     def log_layers(self, run_id: str, rows: list) -> None:
         self.store.log_layers(run_id, rows)
 
+    def log_boundary(self, run_id: str, record: dict) -> None:
+        self.store.log_boundary(run_id, record)
+
     def save_result(self, run_id: str, data: dict) -> None:
         self.store.save_result(run_id, data)
 

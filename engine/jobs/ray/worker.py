@@ -64,6 +64,9 @@ class HubStore:
         if rows:
             self._call("log_layers", run_id, list(rows))
 
+    def log_boundary(self, run_id: str, record: dict) -> None:
+        self._call("log_boundary", run_id, record)
+
     def save_result(self, run_id: str, data: dict) -> None:
         self._call("save_result", run_id, data)
 
