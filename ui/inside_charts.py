@@ -173,6 +173,22 @@ def position_grad_figure(row: dict) -> go.Figure:
     return fig
 
 
+def position_compare_figure(lines: dict[str, dict]) -> go.Figure:
+    """Runs side by side: {legend label: that run's layer-health row of its word embedding}, each its gradient
+    norm counted back from the last word, on a log axis."""
+    fig = go.Figure()
+    for label, row in lines.items():
+        values = row.get("grad_from_last") or []
+        fig.add_trace(go.Scatter(x=list(range(len(values))), y=values, mode="lines+markers",
+                                 name=f"{label} (epoch {row.get('epoch')})",
+                                 hovertemplate="%{x} words before the last: %{y:.3g}<extra></extra>"))
+    fig.update_layout(meta=HEALTH_META, height=340, margin={"l": 10, "r": 10, "t": 40, "b": 40},
+                      title={"text": "Gradient reaching each word, counted back from the last word"},
+                      xaxis={"title": "words before the last word", "dtick": 1},
+                      yaxis={"title": "gradient norm", "type": "log"}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
 # --- why this answer (engine/predict/explain.py) ---------------------------------------------------
 EXPLAIN_META = "explain"
 

@@ -68,3 +68,23 @@ def run_inside(store, run_id: str, key: str) -> None:
         return
     with st.expander("Inside the network: layer health per epoch", icon=":material/monitor_heart:"):
         layer_health(rows, key)
+
+
+SEQUENCE_MODELS = ("rnn", "textcnn")  # the models whose word embedding's gradient is recorded per position
+
+
+def compare_word_gradients(store, chosen: list[dict], labels: dict[str, str]) -> None:
+    """The picked sequence runs' gradient per word (their last recorded epoch) in one chart, e.g. the exercise's
+    plain RNN beside a GRU."""
+    lines = {}
+    for run in chosen:
+        if run.get("model") in SEQUENCE_MODELS:
+            rows = [r for r in store.layers(run["run_id"]) if r.get("grad_from_last")]
+            if rows:
+                lines[labels[run["run_id"]]] = rows[-1]
+    if not lines:
+        return
+    st.plotly_chart(inside_charts.position_compare_figure(lines), key="runs_compare_words")
+    st.caption("How much gradient reaches each word's vector, counted back from each title's last word, in the last "
+               "recorded epoch of each picked recurrent or convolutional run. A line that falls by the same factor "
+               "at each step is a vanishing gradient: the first words of a title barely learn.")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from engine.jobs.queue import describe
 from engine.jobs.tracker import filter_rows, table_csv
-from ui import charts, runs_tracker, state
+from ui import charts, inside_view, runs_tracker, state
 from ui.run_detail import run_label
 from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET, comparison_frame
 
@@ -93,6 +93,7 @@ def _overlay(chosen: list[dict]) -> None:
     st.caption("One line per run, labelled by the settings that differ; ★ marks each run's best epoch."
                + (" Grey lines: the exercise's reported **test** accuracies (300-d word2vec features)."
                   if refs else ""))
+    inside_view.compare_word_gradients(state.store(), chosen, labels)
 
 
 def _ranking(rows: list[dict]) -> None:

@@ -103,3 +103,23 @@ def test_predict_page_shows_each_columns_contribution_to_a_table_rows_answer(lab
     assert scores == sorted(scores, reverse=True)  # the largest push first
     assert "the predicted value" in bars["layout"]["title"]["text"]
     assert any("add up to that change" in t for t in texts(at.caption))
+
+
+def test_runs_page_compares_the_gradient_per_word_of_picked_sequence_runs(home):
+    store = RunStore(home)
+    ids = []
+    for cell, back in (("rnn", [1e-2, 4e-3, 1e-3, 2e-4]), ("gru", [8e-3, 6e-3, 5e-3, 4e-3])):
+        run_id = store.create_run(make_config(dataset="news", model="rnn", epochs=1, model_args={"cell": cell}),
+                                  status="running")
+        store.log_metrics(run_id, [(1, 5, "valid", "acc", 0.5)])
+        store.log_layers(run_id, [{"epoch": 1, "layer": "embedding", "type": "Embedding", "grad_from_last": back,
+                                   "grad_by_position": back[::-1]},
+                                  {"epoch": 1, "layer": "rnn", "type": "RNN"}])
+        store.update(run_id, status="done", epoch=1)
+        ids.append(run_id)
+    at = open_page("2_Runs.py", compare=",".join(ids))
+    assert not at.exception, at.exception
+    (spec,) = [s for s in plotly_specs(at) if s["layout"].get("meta") == "layer_health"
+               and "counted back" in s["layout"].get("title", {}).get("text", "")]
+    assert sorted(t["name"] for t in spec["data"]) == ["cell=gru (epoch 1)", "cell=rnn (epoch 1)"]
+    assert spec["layout"]["yaxis"]["type"] == "log"
