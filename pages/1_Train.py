@@ -11,7 +11,7 @@ from engine.data import DATASETS
 from engine.jobs.quota import QuotaExceeded
 from engine.jobs.store import ACTIVE
 from engine.models import MODELS
-from ui import config_form, inside_view, live, model_shape, permissions, query_config, state
+from ui import boundary_view, config_form, inside_view, live, model_shape, permissions, query_config, state
 from ui.option_widgets import off_widget
 
 st.set_page_config(page_title="Train · NN Lab", page_icon=":material/model_training:", layout="wide")
@@ -117,6 +117,7 @@ if not run_id:  # after a reload: follow this session's newest active run, if an
 with live_box:
     if run_id:
         live.live_run(run_id)
+        boundary_view.run_boundary(run_id)
         inside_view.run_inside(state.store(), run_id, key="train_inside")
     else:
         st.info("No run started from this page yet. Press **Start training**: its loss and accuracy curves "
