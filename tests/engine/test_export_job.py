@@ -107,6 +107,16 @@ def test_a_worker_that_vanished_or_is_cancelled_is_not_left_running(digits_run):
     assert not pid_alive(job["pid"]) and not Path(job["folder"]).exists()
 
 
+def test_the_server_prepares_at_most_max_at_once_exports_in_all(digits_run):
+    home, run_id = digits_run
+    jobs = [export_job.start(home, owner, run_id, "checkpoint") for owner in ("fay", "gus")]
+    assert export_job.MAX_AT_ONCE == 2
+    with pytest.raises(export_job.ExportBusy, match="at most 2 at once"):
+        export_job.start(home, "hal", run_id, "checkpoint")
+    assert [wait(job)["state"] for job in jobs] == ["done", "done"]
+    assert wait(export_job.start(home, "hal", run_id, "checkpoint"))["state"] == "done"  # room again
+
+
 @pytest.mark.parametrize("owner", ["../evil", "a/b", ""])
 def test_an_owner_that_is_not_a_plain_name_is_refused(digits_run, owner):
     home, run_id = digits_run

@@ -3,7 +3,7 @@
 `start` launches `python -m engine export-job RUN --format F --out FOLDER` detached, the way the JobRunner
 starts its supervisor, with a scrubbed environment. FOLDER is `<home>/exports/<owner>/<job id>`: the worker
 writes the download there (one file, or a zip of several) and then `status.json`, atomically. One export per
-owner at a time (ExportBusy while one is under way); a new one replaces the owner's previous files; folders
+owner at a time and MAX_AT_ONCE in all (ExportBusy beyond); a new one replaces the owner's previous files; folders
 nobody asked about for KEEP_SECONDS are swept. The worker ends itself at its time limit, and `poll` kills a
 worker still there after the limit and a grace period (after checking the pid is that export's worker).
 """
@@ -23,6 +23,7 @@ from engine.jobs.procs import detached_kwargs, end_process, pid_alive, runs_engi
 from engine.paths import check_name, check_run_id, data_home
 
 TIME_LIMIT_S = 600.0
+MAX_AT_ONCE = 2  # exports being prepared on the server, all owners together (one can take a GB and both cores)
 GRACE_S = 15.0  # past the limit, a worker that did not end itself is killed
 KEEP_SECONDS = 3600.0
 STATUS = "status.json"
@@ -50,6 +51,10 @@ def start(home, owner: str, run_id: str, fmt: str, options: dict | None = None, 
     if busy:
         raise ExportBusy(f"an export ({busy[0]['format']} of run {busy[0]['run_id']}) is still being prepared. "
                          "Fix: wait for it to finish or cancel it, then ask again.")
+    running = [job for folder in _owner_dirs(home) for job in _jobs(folder) if poll(job)["state"] == "running"]
+    if len(running) >= MAX_AT_ONCE:
+        raise ExportBusy(f"the server is preparing {len(running)} exports for others (at most {MAX_AT_ONCE} at once). "
+                         "Fix: ask again in a minute.")
     shutil.rmtree(owner_dir, ignore_errors=True)  # one prepared export per owner: the new one replaces it
     folder = owner_dir / f"{time.time_ns():x}"
     folder.mkdir(parents=True)
@@ -97,8 +102,7 @@ def cancel(job: dict) -> None:
 
 def sweep(home=None, keep_s: float = KEEP_SECONDS) -> None:
     """Remove export folders untouched for `keep_s` seconds whose worker has finished (sessions that ended)."""
-    root = exports_root(home)
-    for owner_dir in root.iterdir() if root.exists() else ():
+    for owner_dir in _owner_dirs(home):
         for job in _jobs(owner_dir):
             folder = Path(job["folder"])
             if time.time() - folder.stat().st_mtime > keep_s and poll(job)["state"] != "running":
@@ -164,6 +168,11 @@ def _read_status(folder: Path) -> dict | None:
         return json.loads((folder / STATUS).read_text())
     except (FileNotFoundError, ValueError):
         return None
+
+
+def _owner_dirs(home) -> list[Path]:
+    root = exports_root(home)
+    return [d for d in root.iterdir() if d.is_dir()] if root.exists() else []
 
 
 def _jobs(owner_dir: Path) -> list[dict]:
