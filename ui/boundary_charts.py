@@ -48,11 +48,11 @@ def boundary_figure(record: dict, points: pd.DataFrame, classes: list[str] | Non
                                      hovertemplate=f"{split} · {classes[label]}<br>x1 %{{x:.2f}}, x2 %{{y:.2f}}"
                                                    "<extra></extra>"))
     extent = record["extent"]
-    fig.update_layout(meta=BOUNDARY_META, height=460, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    fig.update_layout(meta=BOUNDARY_META, height=480, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       title={"text": f"Decision boundary · epoch {record['epoch']}"},
                       xaxis={"title": "x1", "range": [-extent, extent], "constrain": "domain"},
                       yaxis={"title": "x2", "range": [-extent, extent], "scaleanchor": "x"},
-                      legend={"orientation": "h", "y": -0.12})
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.16})
     return fig
 
 
