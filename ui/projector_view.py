@@ -11,6 +11,7 @@ from engine.jobs.store import ACTIVE, RunStore
 from engine.predict.predictor import InputError
 from engine.training.checkpoint import CheckpointError
 from ui import projector_charts
+from ui.layout import FIELD_WIDTH, wrapping_row
 
 LIMITS = [500, 1000, 2000]
 TSNE_LIMIT = 1000
@@ -39,11 +40,11 @@ def render(store, run: dict) -> None:
     if run["status"] in ACTIVE or not result.get("confusion_matrix"):
         return
     st.markdown("#### Projector: the test examples as the network sees them")
-    left, mid, right = st.columns([2, 2, 3])
-    show = left.toggle("Show the projector", key="runs_projector_show",
+    row = wrapping_row()
+    show = row.toggle("Show the projector", key="runs_projector_show",
                        help="runs a sample of the test split through the network (a few seconds)")
-    limit = mid.select_slider("Test examples", LIMITS, value=1000, key="runs_projector_limit")
-    tsne = right.button("Compute t-SNE (slow)", key="runs_projector_tsne", disabled=not show,
+    limit = row.select_slider("Test examples", LIMITS, value=1000, key="runs_projector_limit", width=FIELD_WIDTH)
+    tsne = row.button("Compute t-SNE (slow)", key="runs_projector_tsne", disabled=not show,
                         help=f"t-SNE on at most {TSNE_LIMIT} examples: it keeps neighbours together, at the cost "
                              "of distances between groups; takes tens of seconds")
     if tsne:

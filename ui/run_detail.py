@@ -26,6 +26,7 @@ from ui import (
     state,
 )
 from ui.config_form import best_checkpoint_label
+from ui.layout import FIELD_WIDTH, wrapping_row
 from ui.live import STATUS_TEXT, references_for, run_kept_epoch, stop_text
 from ui.tables import misclassified_frame
 
@@ -69,11 +70,12 @@ def render(rows: list[dict]) -> None:
 
 
 def _summary(run: dict, result: dict, kept: int | None) -> None:
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Status", STATUS_TEXT.get(run["status"], run["status"]))
-    c2.metric("Test accuracy", f"{result['test_acc']:.3f}" if result.get("test_acc") is not None else "–")
-    c3.metric("Epochs done", f"{run['epoch']} / {run['max_epochs']}")
-    c4.metric("Parameters", f"{run['params']:,}" if run.get("params") else "–")
+    row = wrapping_row()
+    row.metric("Status", STATUS_TEXT.get(run["status"], run["status"]), width=FIELD_WIDTH)
+    row.metric("Test accuracy", f"{result['test_acc']:.3f}" if result.get("test_acc") is not None else "–",
+               width=FIELD_WIDTH)
+    row.metric("Epochs done", f"{run['epoch']} / {run['max_epochs']}", width=FIELD_WIDTH)
+    row.metric("Parameters", f"{run['params']:,}" if run.get("params") else "–", width=FIELD_WIDTH)
     early = stop_text(run, result, kept)
     if early:
         st.info(early + ": its weights are the ones tested, exported and used to predict.",
@@ -134,18 +136,18 @@ def _pictures(store, run: dict) -> None:
 def _downloads(store, run: dict, metrics) -> None:
     run_id, cfg, folder = run["id"], run["config"], store.run_dir(run["id"])
     st.markdown("#### Downloads")
-    d1, d2, d3, d4 = st.columns(4)
-    for col, name in ((d1, "best.pt"), (d2, "last.pt")):
+    row = wrapping_row()
+    for name in ("best.pt", "last.pt"):
         path = folder / name
-        col.download_button(name, icon=":material/download:", data=path.read_bytes if path.exists() else b"",
+        row.download_button(name, icon=":material/download:", data=path.read_bytes if path.exists() else b"",
                             file_name=f"{run_id}-{name}", mime="application/octet-stream", key=f"runs_dl_{name}",
                             disabled=not path.exists(), on_click="ignore",
                             help="checkpoint: model + optimizer + epoch + config (loads with weights_only=True)")
-    d3.download_button("metrics.csv", icon=":material/download:", data=lambda: metrics.to_csv(index=False),
+    row.download_button("metrics.csv", icon=":material/download:", data=lambda: metrics.to_csv(index=False),
                        file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_dl_metrics",
                        disabled=metrics.empty, on_click="ignore",
                        help="every metric row: epoch, step, split, name, value, time")
-    d4.download_button("config.json", icon=":material/download:", data=json.dumps(cfg, indent=2, sort_keys=True),
+    row.download_button("config.json", icon=":material/download:", data=json.dumps(cfg, indent=2, sort_keys=True),
                        file_name=f"{run_id}-config.json", mime="application/json", key="runs_dl_config",
                        on_click="ignore", help="the settings; `python -m engine train` accepts the same values as flags")
     with st.expander("Model card: what this model is, how well it did, where it fails", icon=":material/badge:"):

@@ -9,6 +9,7 @@ import streamlit as st
 from engine.jobs.queue import describe
 from engine.jobs.tracker import filter_rows, table_csv
 from ui import charts, inside_view, runs_tracker, state
+from ui.layout import wrapping_row
 from ui.run_detail import run_label
 from ui.tables import EXERCISE_REFERENCES, REFERENCE_DATASET, comparison_frame
 
@@ -112,11 +113,11 @@ def _ranking(rows: list[dict]) -> None:
 
 
 def _downloads(rows: list[dict], picked: list[str]) -> None:
-    left, right = st.columns(2)
-    left.download_button("runs.csv: one row per run", icon=":material/download:", data=table_csv(rows),
+    row = wrapping_row()
+    row.download_button("runs.csv: one row per run", icon=":material/download:", data=table_csv(rows),
                          file_name="runs.csv", mime="text/csv", key="runs_dl_table", on_click="ignore",
                          help="settings and final metrics of the compared runs (all shown runs if none is picked)")
-    right.download_button("metrics.csv of the compared runs", icon=":material/download:",
+    row.download_button("metrics.csv of the compared runs", icon=":material/download:",
                           data=lambda: state.store().metrics(picked).to_csv(index=False),
                           file_name="metrics-long.csv", mime="text/csv", key="runs_dl_long", on_click="ignore",
                           disabled=not picked, help="every metric row of every compared run: run_id, epoch, step, "

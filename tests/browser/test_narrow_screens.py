@@ -1,5 +1,5 @@
 """Narrow screens in a real browser: at 800 px (sidebar open, columns not yet stacked) and at a 390 px phone
-width no widget label, metric or button is cut off or broken inside a word, and the Regression lab's formulas
+width no widget label, metric or button is cut off or broken inside a word (on Runs and Predict with a run), and the Regression lab's formulas
 and tables stay inside the main block at 800 px and at desktop width."""
 
 from __future__ import annotations
@@ -111,6 +111,27 @@ def test_no_label_is_cut_at_800_px_nor_on_a_phone(server):
         if found := opened(page, server, "Train").evaluate(CUT_TEXT):
             problems["Train at 390 px"] = found
         assert page.get_by_text("Epochs (maximum)").count() == 1  # the check saw the form
+    assert not problems, problems
+
+
+def test_runs_and_predict_labels_fit_at_800_px(server, home):
+    """Runs (the tracker, one run's detail, downloads, projector) and Predict show their forms once a run exists."""
+    from engine.config.run_config import make_config
+    from engine.jobs.store import RunStore
+    from engine.training.run import execute
+
+    store = RunStore(home)
+    tiny = {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}
+    run_id = store.create_run(make_config(dataset="digits", model="mlp", seed=1, epochs=2, model_args=tiny),
+                              status="running")
+    assert execute(store, run_id, threads=1)["status"] == "done"
+    problems = {}
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 900})
+        for path in ("Runs", "Predict"):
+            if found := opened(page, server, path).evaluate(CUT_TEXT):
+                problems[path] = found
+        assert page.get_by_text("Draw a digit on the canvas").count() == 1  # Predict showed the run's form
     assert not problems, problems
 
 
