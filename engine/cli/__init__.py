@@ -24,7 +24,7 @@ COMMANDS = {"fetch": "engine.cli.data_cmds", "train": "engine.cli.train_cmds", "
             **dict.fromkeys(("gradcheck", "timing"), "engine.cli.labs_cmds"),
             **dict.fromkeys(("worker", "supervise", "export-job"), "engine.cli.internal_cmds"),
             **dict.fromkeys(("runs", "tag", "note"), "engine.cli.tracker_cmds"),
-            **dict.fromkeys(("summary", "layers", "explain", "projector"), "engine.cli.inside_cmds")}
+            **dict.fromkeys(("summary", "layers", "boundary", "explain", "projector"), "engine.cli.inside_cmds")}
 
 
 def build_parser(modules=COMMAND_MODULES) -> argparse.ArgumentParser:

@@ -12,12 +12,15 @@ one function the training split, the decision-boundary grid and prediction share
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from engine.config.options import Option
 from engine.data.base import Dataset, Split
+
+if TYPE_CHECKING:  # imported where used: ~1 s of start-up that predicting a digit or a headline skips
+    import pandas as pd
 
 SHAPES = ("circle", "xor", "gauss", "spiral")
 CLASSES = ("negative (-1)", "positive (+1)")
@@ -102,6 +105,8 @@ def extra_features(data_args: dict) -> list[str]:
 
 def plane_features(x1: np.ndarray, x2: np.ndarray, extra: Sequence[str] = ()) -> pd.DataFrame:
     """The model's input columns for points (x1, x2): x1, x2 and the extra features named in `extra`."""
+    import pandas as pd
+
     x1, x2 = np.asarray(x1, np.float64), np.asarray(x2, np.float64)
     columns = {"x1": x1, "x2": x2}
     for name in extra:
