@@ -37,7 +37,7 @@ def plane_inputs(featurizer, extra: Sequence[str], x1: np.ndarray, x2: np.ndarra
 
 def class1_probs(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
     """The model's probability of class 1 for each input row (evaluation mode, no gradients)."""
-    device = next(model.parameters()).device
+    device = next(iter(model.state_dict().values()), torch.empty(0)).device  # a closed-form model has only buffers
     was_training = model.training
     model.eval()
     try:

@@ -201,6 +201,18 @@ def test_boundary_command_gives_the_newest_or_a_chosen_epoch_and_names_the_fix(h
     assert store.boundary_epochs(circle_run) == []
 
 
+
+def test_a_closed_form_model_without_weights_gets_its_boundary_too(home):
+    code, out = cli("train", "--dataset", "playground", "--shape", "gauss", "--points", "100", "--model",
+                    "generative", "--json")
+    assert code == 0 and out[-1]["status"] == "done", out
+    store = RunStore(home)
+    assert store.boundary_epochs(out[-1]["run_id"]) == [0, 1]
+    record = store.boundary(out[-1]["run_id"])
+    assert 0.3 < float(np.mean(decode(record["probs"], 0.0, 1.0, GRID) >= 0.5)) < 0.7  # the Gaussians' diagonal
+    assert "units" not in record  # no hidden layers to draw
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("shape, floor", [("spiral", 0.95), ("circle", 0.97), ("xor", 0.97)])
 def test_the_mlp_defaults_reach_the_accuracy_floors(home, shape, floor):
