@@ -71,6 +71,9 @@ def test_runs_page_shows_the_projector_of_a_finished_digits_run_on_request(lab_e
     assert not at.exception, at.exception
     (spec,) = projector_specs(at)
     assert "t-SNE" in spec["layout"]["xaxis"]["title"]["text"]
+    at.button(key="runs_projector_pca").click().run()
+    (spec,) = projector_specs(at)
+    assert "PC1" in spec["layout"]["xaxis"]["title"]["text"]
 
 
 def test_predict_page_shows_a_transformers_attention_per_layer_and_head(lab_env):
