@@ -14,7 +14,7 @@ from ui import projector_charts
 from ui.layout import FIELD_WIDTH, wrapping_row
 
 LIMITS = [500, 1000, 2000]
-TSNE_LIMIT = 500  # the page's t-SNE: 1000 examples took 100 s on a busy 2-core machine (the CLI allows 1000)
+TSNE_LIMIT = 500  # half the CLI's bound: a page waits on it (timings in bench/RESULTS.md)
 GRID = 20  # digits shown under the projector
 
 
