@@ -6,6 +6,7 @@ from engine.labs import numgrad_training
 from engine.labs.lab_data import image_dataset
 from ui import labs_gradcheck as lab
 from ui import permissions
+from ui.layout import FIELD_WIDTH, wrapping_row
 
 st.set_page_config(page_title="Gradient check · NN Lab", layout="wide")
 permissions.page_guard()
@@ -19,13 +20,14 @@ st.markdown(
     "SoftmaxWithLoss layers, (d) `torch.autograd`. Relative error per tensor: ‖a−b‖ / max(‖a‖, ‖b‖)."
 )
 used = image_dataset("mnist")
-c1, c2, c3, c4 = st.columns(4)
-dataset = c1.selectbox("Data", ["mnist", "digits"], index=0 if used == "mnist" else 1, key="gc_dataset",
-                       help="MNIST (784-50-10) when fetched; otherwise the 8x8 digits (64-50-10)")
-batch = c2.number_input("Examples in the loss", 1, 1000, 100, key="gc_batch")
-hidden = c3.number_input("Hidden units", 1, 200, 50, key="gc_hidden")
-loop_params = c4.number_input("Parameters the loop times (0 = all)", 0, 100_000, 1000, step=500, key="gc_loop",
-                              help="The loop is slow: it is timed on a random sample and extrapolated.")
+row = wrapping_row()
+dataset = row.selectbox("Data", ["mnist", "digits"], index=0 if used == "mnist" else 1, key="gc_dataset",
+                        help="MNIST (784-50-10) when fetched; otherwise the 8x8 digits (64-50-10)", width=FIELD_WIDTH)
+batch = row.number_input("Examples in the loss", 1, 1000, 100, key="gc_batch", width=FIELD_WIDTH)
+hidden = row.number_input("Hidden units", 1, 200, 50, key="gc_hidden", width=FIELD_WIDTH)
+loop_params = row.number_input("Parameters the loop times (0 = all)", 0, 100_000, 1000, step=500, key="gc_loop",
+                               help="The loop is slow: it is timed on a random sample and extrapolated.",
+                               width=FIELD_WIDTH)
 if dataset == "mnist" and used != "mnist":
     st.info("MNIST is not fetched here: the 8x8 digits are used instead (64-50-10).")
 
@@ -52,11 +54,11 @@ st.divider()
 st.subheader("Train with numerical gradients beside backprop")
 st.markdown("The same SGD step (the engine's Trainer), fed by each gradient method. The book's "
             "100 iterations on MNIST took 75 minutes with the loop.")
-d1, d2, d3 = st.columns(3)
-methods = d1.multiselect("Gradient methods", list(numgrad_training.METHODS), default=["backprop", "vectorised"],
-                         format_func=numgrad_training.METHODS.get, key="gc_train_methods")
-iterations = d2.number_input("Iterations", 1, 1000, 10, key="gc_iters")
-lr = d3.number_input("Learning rate", 0.001, 10.0, 0.1, key="gc_lr")
+row = wrapping_row()
+methods = row.multiselect("Gradient methods", list(numgrad_training.METHODS), default=["backprop", "vectorised"],
+                          format_func=numgrad_training.METHODS.get, key="gc_train_methods", width=2 * FIELD_WIDTH)
+iterations = row.number_input("Iterations", 1, 1000, 10, key="gc_iters", width=FIELD_WIDTH)
+lr = row.number_input("Learning rate", 0.001, 10.0, 0.1, key="gc_lr", width=FIELD_WIDTH)
 placeholder = st.empty()
 if st.button("Train", key="gc_train", disabled=not methods):
     st.session_state["gc_train_rows"] = lab.train_side_by_side(dataset, methods, int(iterations), int(batch),

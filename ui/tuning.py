@@ -23,6 +23,7 @@ from engine.jobs.quota import QuotaExceeded
 from engine.models import MODELS, models_for
 from engine.paths import check_name
 from ui import permissions, state
+from ui.layout import FIELD_WIDTH, wrapping_row
 
 REFRESH_SECONDS = 2.0
 LAUNCH_KEY = "tune_launch"  # {"study", "pid", "log"} of the study this session started last
@@ -65,26 +66,29 @@ def start_form(home: str) -> None:
     """Data, model, what to search and the budget; the Start button launches the study."""
     with st.container(border=True):
         st.markdown("**New study**")
-        c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox("Dataset", list(DATASETS), key="tune_dataset", format_func=lambda n: DATASETS[n].title)
+        row = wrapping_row()
+        dataset = row.selectbox("Dataset", list(DATASETS), key="tune_dataset", format_func=lambda n: DATASETS[n].title,
+                                width=FIELD_WIDTH)
         spec = DATASETS[dataset]
         choices = models_for(spec.kind)
         if st.session_state.get("tune_model") not in (None, *choices):  # the new dataset's kind has other models
             del st.session_state["tune_model"]
         default = choices.index(CORE["model"].default) if CORE["model"].default in choices else 0
-        model = c2.selectbox("Model", choices, index=default, key="tune_model", format_func=lambda m: MODELS[m].title)
+        model = row.selectbox("Model", choices, index=default, key="tune_model", format_func=lambda m: MODELS[m].title,
+                              width=FIELD_WIDTH)
         options = tune.searchable(model)
-        search = c3.multiselect("Search", options, default=options, key=f"tune_search_{model}",
+        search = row.multiselect("Search", options, default=options, key=f"tune_search_{model}", width=2 * FIELD_WIDTH,
                                 help="settings Optuna chooses for each trial; the others keep the model's defaults. "
                                      "lr: log scale 1e-4 … 0.1; batch size: 16 … 256; width/hidden: 32 … 512; "
                                      "dropout: 0 … 0.5; layers: 1 … 3")
-        c4, c5, c6, c7 = st.columns(4)
-        trials = c4.number_input("Trials (runs)", 1, 500, 10, key="tune_trials")
-        epochs = c5.number_input("Epochs per trial", 1, 1000, 3, key="tune_epochs",
-                                 help="each trial trains at most this long; bad trials are pruned earlier")
-        minutes = c6.number_input("Time limit (minutes, 0 = none)", 0, 24 * 60, 0, key="tune_timeout",
-                                  help="no new trial starts after this")
-        name = c7.text_input("Study name (optional)", key="tune_name", placeholder=f"{dataset}-{model}-date")
+        row = wrapping_row()
+        trials = row.number_input("Trials (runs)", 1, 500, 10, key="tune_trials", width=FIELD_WIDTH)
+        epochs = row.number_input("Epochs per trial", 1, 1000, 3, key="tune_epochs", width=FIELD_WIDTH,
+                                  help="each trial trains at most this long; bad trials are pruned earlier")
+        minutes = row.number_input("Time limit (minutes, 0 = none)", 0, 24 * 60, 0, key="tune_timeout",
+                                   width=FIELD_WIDTH, help="no new trial starts after this")
+        name = row.text_input("Study name (optional)", key="tune_name", placeholder=f"{dataset}-{model}-date",
+                              width=FIELD_WIDTH)
         ready = spec.ready(home)
         if not ready:
             st.warning(f"{spec.title} is not fetched yet: fetch it on the Home page first.")

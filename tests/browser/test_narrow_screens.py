@@ -15,8 +15,9 @@ pytestmark = pytest.mark.browser
 # Regression lab's labels are checked with its formulas, below).
 FORM_PAGES = ("", "Train", "Gradient_check", "Batch_size_timing", "Softmax_lab", "Tuning")
 
-# Labels, metrics and buttons of the main block that are cut (an ellipsis: some part scrolls) or whose text has a
-# line break inside a word (a word's pieces lie on two lines; breaks after a hyphen or a slash are allowed).
+# Labels, metrics and buttons of the main block that are cut (an ellipsis: some part scrolls), whose text has a
+# line break inside a word (a word's pieces lie on two lines; breaks after a hyphen or a slash are allowed), and
+# widget labels squeezed onto more than two lines.
 CUT_TEXT = r"""
 () => {
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
@@ -32,6 +33,7 @@ CUT_TEXT = r"""
       continue;
     }
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const lines = new Set();
     while (walker.nextNode()) {
       const node = walker.currentNode;
       for (const m of node.data.matchAll(/[^\s\-\/]+/g)) {
@@ -40,8 +42,10 @@ CUT_TEXT = r"""
         range.setEnd(node, m.index + m[0].length);
         const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
         if (tops.size > 1) found.push(`"${m[0]}" broken in "${text}"`);
+        tops.forEach(top => lines.add(top));
       }
     }
+    if (el.matches('[data-testid="stWidgetLabel"]') && lines.size > 2) found.push(`"${text}" on ${lines.size} lines`);
   }
   return found;
 }
