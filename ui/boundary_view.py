@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine.data import playground
 from engine.jobs.store import ACTIVE
+from engine.training.boundary import UNITS_EVERY, UNITS_FIRST
 from ui import boundary_charts, state
 
 REFRESH_SECONDS = 1.0
@@ -21,7 +22,8 @@ def _points(data_args_json: str):
     return boundary_charts.points_frame(playground.load(**json.loads(data_args_json)))
 
 
-def _draw(run: dict, record: dict, key: str) -> None:
+def _draw(run: dict, record: dict, key: str, small: bool) -> None:
+    """`small`: the network's units have pictures (some epochs keep none: see engine/training/boundary.py)."""
     points = _points(json.dumps(run["config"].get("data_args") or {}, sort_keys=True))
     fig = boundary_charts.boundary_figure(record, points, list(playground.CLASSES))
     left, right = st.columns([3, 2])
@@ -35,6 +37,9 @@ def _draw(run: dict, record: dict, key: str) -> None:
             st.plotly_chart(units, key=f"{key}_units", config={"displayModeBar": False})
             st.caption("Each hidden unit's output over the same plane, a column per layer (as the Playground's "
                        "small pictures): the units of later layers combine the earlier ones' shapes.")
+        elif small:
+            st.caption(f"The hidden units' pictures are kept for epochs 0 to {UNITS_FIRST}, every {UNITS_EVERY}th "
+                       "epoch and the last: pick one of those to see them.")
         else:
             st.caption("Pictures of the hidden units are drawn for small networks only (at most 8 units in each "
                        "of at most 6 hidden layers).")
@@ -48,7 +53,7 @@ def _live(run_id: str, key: str) -> None:
     if record is None:
         st.caption("The decision boundary appears when the run starts.")
         return
-    _draw(run, record, key)
+    _draw(run, record, key, small="units" in record)
     if run["status"] not in ACTIVE:
         st.rerun()  # ended: the page redraws with the epoch slider
 
@@ -62,7 +67,8 @@ def _finished(run: dict, key: str) -> None:
     epoch = epochs[-1] if len(epochs) == 1 else st.select_slider(
         "Boundary of epoch", epochs, value=epochs[-1], key=f"{key}_epoch",
         help="0 is the initial weights; slide to watch the boundary form, epoch by epoch")
-    _draw(run, store.boundary(run["id"], epoch), key)
+    newest = store.boundary(run["id"])
+    _draw(run, newest if epoch == newest["epoch"] else store.boundary(run["id"], epoch), key, small="units" in newest)
 
 
 def run_boundary(run_id: str, key: str = "train_boundary") -> None:

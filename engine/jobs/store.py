@@ -284,8 +284,9 @@ class RunStore:
         return [json.loads(r[0]) for r in rows]
 
     def log_boundary(self, run_id: str, record: dict) -> None:
-        """One epoch's decision-boundary grid (engine/training/boundary.py), a dict with at least epoch."""
+        """One epoch's decision-boundary grid (engine/training/boundary.py), replacing one stored for that epoch."""
         with self._tx() as db:
+            db.execute("DELETE FROM boundaries WHERE run_id = ? AND epoch = ?", (run_id, int(record["epoch"])))
             db.execute("INSERT INTO boundaries VALUES (?, ?, ?)", (run_id, int(record["epoch"]), json.dumps(record)))
 
     def boundary_epochs(self, run_id: str) -> list[int]:

@@ -5,12 +5,16 @@ over the input plane: the grid's x1, x2 go through `engine.data.playground.plane
 featurizer, as the training points did, and the class-1 probability is stored (one byte per cell, a few KB).
 For a small network (at most MAX_UNITS units in each of at most MAX_LAYERS hidden layers) each hidden unit's
 output over a coarser UNIT_GRID grid is stored too, read by forward hooks on the activation modules (no model
-changes). The page only draws these stored grids; nothing is computed in the server process.
+changes). The units' pictures are the bulk of a record: each epoch's record has them while it is the newest
+(the live view), and once the next epoch's arrives they are kept only for the first UNITS_FIRST epochs, every
+UNITS_EVERY-th epoch and the last. The page only draws these stored grids; nothing is computed in the server
+process.
 """
 
 from __future__ import annotations
 
 import base64
+import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,6 +26,7 @@ from engine.training.trainer import Callback, TrainState
 
 GRID, UNIT_GRID = 64, 24
 MAX_UNITS, MAX_LAYERS = 8, 6
+UNITS_FIRST, UNITS_EVERY = 10, 10
 ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.LeakyReLU, nn.ELU)
 
 
@@ -49,14 +54,15 @@ def class1_probs(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
 
 
 def encode(values: np.ndarray, lo: float, hi: float) -> str:
-    """`values` in [lo, hi] as base64 of one byte each (0 = lo, 255 = hi)."""
+    """`values` in [lo, hi] as one byte each (0 = lo, 255 = hi), deflated (a boundary is mostly 0s and 255s),
+    in base64."""
     scaled = np.clip((np.asarray(values, np.float64) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
-    return base64.b64encode(np.rint(scaled * 255).astype(np.uint8).tobytes()).decode("ascii")
+    return base64.b64encode(zlib.compress(np.rint(scaled * 255).astype(np.uint8).tobytes(), 9)).decode("ascii")
 
 
 def decode(text: str, lo: float, hi: float, size: int) -> np.ndarray:
     """The (size, size) float32 grid `encode` stored (rows: x2 from low to high; columns: x1)."""
-    raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8).astype(np.float32)
+    raw = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=np.uint8).astype(np.float32)
     return (lo + raw / 255.0 * (hi - lo)).reshape(size, size)
 
 
@@ -74,12 +80,14 @@ class Boundary(Callback):
     def __init__(self, sink: Callable[[dict], None], featurizer, extra: Sequence[str], extent: float):
         self.sink = sink
         self.extent = extent
+        self.previous: dict | None = None  # the newest record: it keeps its units' pictures until the next
         grid = np.meshgrid(axis(extent, GRID), axis(extent, GRID))  # rows: x2, columns: x1
         self.inputs = plane_inputs(featurizer, extra, grid[0].ravel(), grid[1].ravel())
         coarse = np.meshgrid(axis(extent, UNIT_GRID), axis(extent, UNIT_GRID))
         self.unit_inputs = plane_inputs(featurizer, extra, coarse[0].ravel(), coarse[1].ravel())
 
     def on_fit_start(self, trainer, state: TrainState) -> None:
+        self.previous = None
         if state.epoch == 0:  # the initial weights: the picture before any training
             self.record(trainer.model, state)
 
@@ -93,6 +101,9 @@ class Boundary(Callback):
         if units:
             record.update(unit_size=UNIT_GRID, units=units)
         self.sink(record)
+        last, self.previous = self.previous, record
+        if last is not None and "units" in last and not keeps_units(last["epoch"]):
+            self.sink({k: v for k, v in last.items() if k not in ("units", "unit_size")})  # replaces its row
 
     def units(self, model: nn.Module) -> list[list[dict]]:
         """Each hidden unit's output over the coarse grid, by layer; [] for a network too large to draw."""
@@ -114,6 +125,11 @@ class Boundary(Callback):
                             "values": encode(values[:, j], float(values[:, j].min()), float(values[:, j].max()))}
                            for j in range(values.shape[1])])
         return layers
+
+
+def keeps_units(epoch: int) -> bool:
+    """Whether a record that is no longer the newest keeps its units' pictures."""
+    return epoch <= UNITS_FIRST or epoch % UNITS_EVERY == 0
 
 
 def boundary_callback(prep, sink: Callable[[dict], None]) -> Boundary | None:

@@ -109,6 +109,21 @@ def test_encoded_grids_keep_their_values_to_a_byte():
     assert back.shape == (24, 24) and np.abs(back.ravel() - values).max() <= 3.0 / 255 / 2 + 1e-6
 
 
+def test_older_records_keep_units_only_at_chosen_epochs_and_the_store_replaces_an_epochs_row(home):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    store = RunStore(home)
+    run_id = store.create_run(make_config(dataset="playground"), status="running")
+    callback = Boundary(lambda r: store.log_boundary(run_id, r), _featurizer(), [], playground.EXTENT)
+    for epoch in range(26):
+        callback.record(model, TrainState(max_epochs=30, epoch=epoch))
+        assert "units" in store.boundary(run_id)  # the newest always has them: the live view draws them
+    assert store.boundary_epochs(run_id) == list(range(26))  # one row per epoch, replaced not added
+    assert [e for e in range(26) if "units" in store.boundary(run_id, e)] == [*range(11), 20, 25]
+    stripped = store.boundary(run_id, 13)
+    assert decode(stripped["probs"], 0, 1, GRID).shape == (GRID, GRID) and "unit_size" not in stripped
+
+
 def _featurizer(extra=()):
     from engine.features.table import TableFeatures
 
@@ -178,7 +193,10 @@ def test_the_stored_boundary_agrees_with_the_models_predictions_on_the_test_poin
                zip(test["x1"], test["x2"], strict=True)]
     agree = np.mean([int(p >= 0.5) == label for p, label in zip(nearest, labels, strict=True)])
     assert agree >= 0.95, agree
-    assert len(unit_grids(record)) == 3  # the default 3 tanh layers of 8 units
+    newest = store.boundary(circle_run)
+    assert newest["epoch"] == 12 and [len(layer) for layer in unit_grids(newest)] == [8, 8, 8]  # 3 tanh layers of 8
+    kept = [e for e in range(13) if "units" in store.boundary(circle_run, e)]
+    assert kept == list(range(11)) + [12]  # epochs 1..10 and the newest keep their units' pictures
 
 
 def test_boundary_command_gives_the_newest_or_a_chosen_epoch_and_names_the_fix(home, circle_run):
