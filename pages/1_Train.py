@@ -77,8 +77,9 @@ if init_from:
         del st.query_params["init_from"]
         st.rerun()
 with action_bar:
-    row = st.container(horizontal=True, vertical_alignment="center", gap="medium")  # wraps on a narrow screen
-    left, mid, right = row.container(width="content"), row.container(), row.container(width="content")
+    row = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
+    left, right = row.container(width="content"), row.container(width="content")
+    mid = st.container()  # the summary under them, the whole width on any screen
     left.metric("Parameters", f"{params:,}" if params is not None else "–",
                 help="weights and biases of the model these settings build")
     if cfg is not None:
