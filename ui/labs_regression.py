@@ -26,7 +26,7 @@ GRAD_LATEX = (r"\begin{aligned}\frac{\partial L}{\partial w}&=-\frac{2}{N}\sum_n
               r"+2\lambda w\\ \frac{\partial L}{\partial b}&=-\frac{2}{N}\sum_n\bigl(y_n-(b+w\,x_n)\bigr)"
               r"\end{aligned}")
 UPDATE_LATEX = (r"\begin{aligned}\text{plain: }w&\leftarrow w-\eta\,g^w_t\\ \text{AdaGrad: }w&\leftarrow "
-                r"w-\frac{\eta}{\sqrt{\sum_{i=1}^{t}(g^w_i)^2}}\,g^w_t\quad(\text{the same for }b)\end{aligned}")
+                r"w-\frac{\eta}{\sqrt{\sum_{i=1}^{t}(g^w_i)^2}}\,g^w_t\\ &\text{(the same for }b)\end{aligned}")
 POSTERIOR_LATEX = (r"\begin{aligned}P(\text{Water}\mid x)&=\sigma(z)\\ z&=\ln\frac{\mathcal N(x;\mu_W,\Sigma_W)\,"
                    r"P(\text{Water})}{\mathcal N(x;\mu_N,\Sigma_N)\,P(\text{Normal})}\\ \text{shared }\Sigma:\;z&="
                    r"\underbrace{(\mu_W-\mu_N)^{\top}\Sigma^{-1}}_{w^{\top}}x+b\end{aligned}")
