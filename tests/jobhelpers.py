@@ -9,6 +9,18 @@ from pathlib import Path
 
 from engine.jobs.local import JobRunner, supervisor_pid  # noqa: F401 (the tests import it from here
 
+
+def trained_run(store, threads: int | None = None, **config) -> str:
+    """A run of `config` trained in this process to `done` in `store` (NNLAB_HOME must name its home)."""
+    from engine.config.run_config import make_config
+    from engine.training.run import execute
+
+    run_id = store.create_run(make_config(**config), status="running")
+    kwargs = {} if threads is None else {"threads": threads}
+    assert execute(store, run_id, **kwargs)["status"] == "done"
+    return run_id
+
+
 LONG = {"dataset": "digits", "model": "mlp", "epochs": 500, "early_stopping": False,
         "model_args": {"layers": 1, "width": 16, "batch_norm": False, "input_norm": False, "dropout": 0.0}}
 

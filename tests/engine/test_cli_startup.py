@@ -11,12 +11,11 @@ import subprocess
 import sys
 
 import pytest
+from jobhelpers import trained_run
 from PIL import Image, ImageDraw
 
 from engine.cli import COMMAND_MODULES, COMMANDS
-from engine.config.run_config import make_config
 from engine.jobs.store import RunStore
-from engine.training.run import execute
 
 HEAVY = {"transformers", "captum", "onnx", "onnxruntime", "onnxscript", "tokenizers", "pandas", "sklearn",
          "matplotlib", "gensim", "optuna", "ray", "plotly", "streamlit"}
@@ -64,10 +63,8 @@ def digits_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("startup_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NNLAB_HOME", str(home))
-        store = RunStore(home)
-        run_id = store.create_run(make_config(dataset="digits", model="mlp", device="cpu", epochs=1,
-                                              model_args={"layers": 1, "width": 16}), status="running")
-        assert execute(store, run_id)["status"] == "done"
+        run_id = trained_run(RunStore(home), dataset="digits", model="mlp", device="cpu", epochs=1,
+                             model_args={"layers": 1, "width": 16})
     return home, run_id
 
 

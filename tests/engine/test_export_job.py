@@ -10,12 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from jobhelpers import trained_run
 
 from engine.config.run_config import make_config
 from engine.jobs.procs import pid_alive
 from engine.jobs.store import RunStore
 from engine.predict.export import job as export_job
-from engine.training.run import execute
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +23,8 @@ def digits_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("export_job_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NNLAB_HOME", str(home))
-        store = RunStore(home)
-        run_id = store.create_run(make_config(dataset="digits", model="mlp", device="cpu", epochs=1,
-                                              model_args={"layers": 1, "width": 16}), status="running")
-        assert execute(store, run_id)["status"] == "done"
+        run_id = trained_run(RunStore(home), dataset="digits", model="mlp", device="cpu", epochs=1,
+                             model_args={"layers": 1, "width": 16})
         yield home, run_id
 
 

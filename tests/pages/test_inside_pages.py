@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 from headlines import write_split
+from jobhelpers import trained_run
 from pagehelpers import open_page, plotly_specs, spec_values, texts
 
 from engine.config.run_config import make_config
 from engine.data import csvdata, news
 from engine.jobs.store import RunStore
-from engine.training.run import execute
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +20,17 @@ def digits_lab(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NNLAB_HOME", str(home))
         store = RunStore(home)
-        run_id = store.create_run(make_config(dataset="digits", model="mlp", epochs=2,
-                                              model_args={"width": 16, "layers": 1}), status="running")
-        assert execute(store, run_id, threads=1)["status"] == "done"
+        run_id = trained_run(store, threads=1, dataset="digits", model="mlp", epochs=2,
+                             model_args={"width": 16, "layers": 1})
         news.fetch(home, from_dir=write_split(home / "src", per_class=(8, 2, 2)))
-        transformer = store.create_run(make_config(
-            dataset="news", model="transformer", epochs=1, batch_size=16,
-            model_args={"freeze_layers": 6, "rdrop": 0.0, "probe_head": False}), status="running")
-        assert execute(store, transformer, threads=1)["status"] == "done"
+        transformer = trained_run(store, threads=1, dataset="news", model="transformer", epochs=1, batch_size=16,
+                                  model_args={"freeze_layers": 6, "rdrop": 0.0, "probe_head": False})
         src = home / "src" / "fruit.csv"
         src.write_text("weight,colour,price\n" + "".join(f"{w},{c},{2 * w + (3 if c == 'red' else 0)}\n"
                                                          for w in range(1, 21) for c in ("red", "green")))
         csvdata.fetch(home, from_dir=src)
-        table = store.create_run(make_config(dataset="csv", model="mlp", epochs=3, data_args={"target": "price"},
-                                             model_args={"width": 8, "layers": 1}), status="running")
-        assert execute(store, table, threads=1)["status"] == "done"
+        table = trained_run(store, threads=1, dataset="csv", model="mlp", epochs=3, data_args={"target": "price"},
+                            model_args={"width": 8, "layers": 1})
         yield {"home": home, "store": store, "run": run_id, "transformer": transformer, "table": table}
 
 
