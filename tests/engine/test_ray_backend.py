@@ -138,7 +138,9 @@ def test_a_run_past_its_time_limit_is_interrupted_and_stopped_and_ray_tasks_see_
     from engine.jobs.procs import scrub_environ
     from engine.jobs.ray.worker import RAY_OWN
 
-    @ray.remote(num_cpus=1)
+    # a runtime_env of its own gives the probe a new worker process, started with the node's environment: a pooled
+    # worker that ran an earlier test's run_task has scrubbed its os.environ already
+    @ray.remote(num_cpus=1, runtime_env={"env_vars": {"NNLAB_ENV_PROBE": "1"}})
     def environment() -> tuple[dict, dict]:
         before = dict(os.environ)
         scrub_environ(RAY_OWN)  # what run_task does first
