@@ -101,6 +101,20 @@ def local_runner(home):
     stop_runs_and_supervisor(home)
 
 
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """(home, run id) of a 1-epoch 16-unit digits MLP trained in-process; NNLAB_HOME names that home meanwhile."""
+    from jobhelpers import trained_run
+
+    from engine.jobs.store import RunStore
+
+    home = tmp_path_factory.mktemp("digits_run_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNLAB_HOME", str(home))
+        yield home, trained_run(RunStore(home), dataset="digits", model="mlp", device="cpu", epochs=1,
+                                model_args={"layers": 1, "width": 16})
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory):
     """A local two-node Ray cluster on 127.0.0.1 (head + one worker, 1 CPU each), shared by the session."""

@@ -4,11 +4,10 @@ plotly figures), no Streamlit, tested in tests/ui. The grids are those the worke
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from engine.training.boundary import axis, decode, unit_grids
+from engine.training.boundary import axis, probs_grid, unit_grids
 
 BOUNDARY_META = "boundary"  # layout.meta of the boundary heatmap (tests and the browser test find it by this)
 UNITS_META = "boundary_units"
@@ -24,15 +23,10 @@ def points_frame(dataset) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def record_grid(record: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(coordinates along x1 and x2, class-1 probabilities (rows: x2)) of a stored record."""
-    return axis(record["extent"], record["size"]), decode(record["probs"], 0.0, 1.0, record["size"])
-
-
 def boundary_figure(record: dict, points: pd.DataFrame, classes: list[str] | None = None) -> go.Figure:
     """The class-1 probability over the plane as a heatmap, with the train points (circles) and the test points
     (crosses, outlined) on top, coloured by their true class."""
-    coords, probs = record_grid(record)
+    coords, probs = probs_grid(record)
     classes = classes or ["class 0", "class 1"]
     fig = go.Figure(go.Heatmap(x=coords, y=coords, z=probs, zmin=0.0, zmax=1.0, colorscale=COLORSCALE,
                                colorbar={"title": {"text": f"P({classes[1]})"}, "thickness": 12},
@@ -81,9 +75,3 @@ def units_figure(record: dict) -> go.Figure | None:
     fig.update_layout(meta=UNITS_META, height=max(160, 70 * rows + 40), width=min(900, 90 * len(layers) + 40),
                       margin={"l": 5, "r": 5, "t": 30, "b": 5})
     return fig
-
-
-def plane_share(record: dict) -> float:
-    """The share of the plane the model assigns to class 1."""
-    return float(np.mean(record_grid(record)[1] >= 0.5))
-

@@ -10,7 +10,7 @@ import streamlit as st
 
 from engine.data import playground
 from engine.jobs.store import ACTIVE
-from engine.training.boundary import UNITS_EVERY, UNITS_FIRST
+from engine.training.boundary import UNITS_EVERY, UNITS_FIRST, class1_share
 from ui import boundary_charts, state
 
 REFRESH_SECONDS = 1.0
@@ -30,7 +30,7 @@ def _draw(run: dict, record: dict, key: str, small: bool) -> None:
     left.plotly_chart(fig, key=f"{key}_heatmap")
     units = boundary_charts.units_figure(record)
     with right:
-        st.caption(f"Epoch {record['epoch']}: class +1 on {boundary_charts.plane_share(record):.0%} of the plane. "
+        st.caption(f"Epoch {record['epoch']}: class +1 on {class1_share(record):.0%} of the plane. "
                    "Blue: the model says positive (+1), orange: negative (-1), white: undecided. Circles are "
                    "training points, crosses test points, coloured by their true class.")
         if units is not None:

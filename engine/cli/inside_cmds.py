@@ -104,7 +104,7 @@ def _cell(value, width: int) -> str:
 
 
 def run_boundary(args) -> int:
-    from engine.training.boundary import grid
+    from engine.training.boundary import class1_share, grid
 
     store = RunStore(args.home)
     run = store.get_run(args.run_id)  # RunNotFound names the fix
@@ -119,11 +119,12 @@ def run_boundary(args) -> int:
     if args.epoch is not None and args.epoch not in epochs:
         raise ValueError(f"run {args.run_id} has no decision boundary of epoch {args.epoch}. Fix: --epoch between "
                          f"{epochs[0]} and {epochs[-1]}")
-    out = grid(store.boundary(args.run_id, args.epoch))
+    record = store.boundary(args.run_id, args.epoch)
+    out = grid(record)
     if args.json:
         emit(out, True)
         return 0
-    share = sum(p >= 0.5 for row in out["probs"] for p in row) / (len(out["x"]) * len(out["y"]))
+    share = class1_share(record)
     print(f"epoch {out['epoch']}: {len(out['x'])}x{len(out['y'])} grid over x1, x2 in [{out['x'][0]:g}, "
           f"{out['x'][-1]:g}]; class 1 predicted on {share:.1%} of the plane (--json for the values)")
     return 0

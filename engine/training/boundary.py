@@ -140,11 +140,20 @@ def boundary_callback(prep, sink: Callable[[dict], None]) -> Boundary | None:
     return Boundary(sink, prep.featurizer, plane["features"], plane["extent"])
 
 
+def probs_grid(record: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(coordinates along x1 and x2, class-1 probabilities (rows: x2)) of a stored record."""
+    return axis(record["extent"], record["size"]), decode(record["probs"], 0.0, 1.0, record["size"])
+
+
+def class1_share(record: dict) -> float:
+    """The share of the plane a stored record assigns to class 1."""
+    return float(np.mean(probs_grid(record)[1] >= 0.5))
+
+
 def grid(record: dict) -> dict:
     """A stored record as {"epoch", "x", "y", "probs"}: the grid's coordinates and its class-1 probabilities
     (rows follow y)."""
-    coords = axis(record["extent"], record["size"])
-    probs = decode(record["probs"], 0.0, 1.0, record["size"])
+    coords, probs = probs_grid(record)
     return {"epoch": record["epoch"], "x": [round(float(v), 4) for v in coords],
             "y": [round(float(v), 4) for v in coords], "probs": np.round(probs, 4).tolist()}
 

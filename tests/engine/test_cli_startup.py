@@ -10,12 +10,9 @@ import json
 import subprocess
 import sys
 
-import pytest
-from jobhelpers import trained_run
 from PIL import Image, ImageDraw
 
 from engine.cli import COMMAND_MODULES, COMMANDS
-from engine.jobs.store import RunStore
 
 HEAVY = {"transformers", "captum", "onnx", "onnxruntime", "onnxscript", "tokenizers", "pandas", "sklearn",
          "matplotlib", "gensim", "optuna", "ray", "plotly", "streamlit"}
@@ -56,16 +53,6 @@ def test_every_command_is_parsed_by_the_module_that_registers_it():
 def test_help_imports_none_of_the_heavy_libraries():
     proc, modules = engine_modules("--help")
     assert proc.returncode == 0 and "predict" in proc.stdout and not modules & HEAVY, modules & HEAVY
-
-
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("startup_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NNLAB_HOME", str(home))
-        run_id = trained_run(RunStore(home), dataset="digits", model="mlp", device="cpu", epochs=1,
-                             model_args={"layers": 1, "width": 16})
-    return home, run_id
 
 
 def test_predicting_a_big_picture_imports_none_of_them_and_takes_the_picture_itself(digits_run, tmp_path):

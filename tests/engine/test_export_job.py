@@ -10,22 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from jobhelpers import trained_run
 
 from engine.config.run_config import make_config
 from engine.jobs.procs import pid_alive
 from engine.jobs.store import RunStore
 from engine.predict.export import job as export_job
-
-
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("export_job_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NNLAB_HOME", str(home))
-        run_id = trained_run(RunStore(home), dataset="digits", model="mlp", device="cpu", epochs=1,
-                             model_args={"layers": 1, "width": 16})
-        yield home, run_id
 
 
 def wait(job: dict, timeout: float = 120.0) -> dict:

@@ -8,7 +8,7 @@ from torch import nn
 
 from engine.data import playground
 from engine.features.table import TableFeatures
-from engine.training.boundary import GRID, Boundary
+from engine.training.boundary import GRID, Boundary, class1_share
 from engine.training.trainer import TrainState
 from ui import boundary_charts
 
@@ -61,13 +61,13 @@ def test_unit_pictures_are_arranged_by_layer_and_absent_for_large_networks():
     assert boundary_charts.units_figure(wide) is None
 
 
-def test_plane_share_reads_the_stored_probabilities():
+def test_class1_share_reads_the_stored_probabilities():
     sure = nn.Linear(2, 2)
     with torch.no_grad():
         sure.weight.zero_()
         sure.bias.copy_(torch.tensor([0.0, 5.0]))  # class 1 everywhere
-    assert boundary_charts.plane_share(record_of(sure)[0]) == 1.0
+    assert class1_share(record_of(sure)[0]) == 1.0
     with torch.no_grad():
         sure.weight[1, 0] = 5.0  # class 1 where x1 > -1 in standardised units (x1 spans about 3.4 of them)
-    share = boundary_charts.plane_share(record_of(sure)[0])
+    share = class1_share(record_of(sure)[0])
     assert 0.5 < share < 1.0
