@@ -112,15 +112,17 @@ def start_form(home: str) -> None:
 
 # --- following a study ----------------------------------------------------------------------------
 def trials_table(frame: pd.DataFrame, running: bool = False) -> pd.DataFrame:
-    """The page's trials table (pure): one column per parameter, a link to each trial's run. A trial
-    still RUNNING in a study whose process is gone was interrupted."""
-    params = pd.DataFrame(list(frame["params"]), index=frame.index) if len(frame) else pd.DataFrame()
+    """The page's trials table (pure) from Optuna's `trials_dataframe` (`tune.trials_frame`): one column per
+    parameter, a link to each trial's run. A trial still RUNNING in a study whose process is gone was
+    interrupted."""
     labels = STATE_TEXT if running else {**STATE_TEXT, "RUNNING": "interrupted"}
+    runs = frame.get("user_attrs_run_id", pd.Series(None, index=frame.index, dtype=object))
     table = pd.DataFrame({"trial": frame["number"], "state": frame["state"].map(lambda s: labels.get(s, s)),
-                          "value": frame["value"], "run": frame["run_id"]})
+                          "value": frame["value"], "run": runs})
+    params = frame.filter(regex="^params_").rename(columns=lambda c: c.removeprefix("params_"))
     table = pd.concat([table, params], axis=1)
-    table["run_link"] = [f"Train?run={r}" if r else None for r in frame["run_id"]]
-    table["note"] = frame["message"].fillna("")
+    table["run_link"] = [f"Train?run={r}" if isinstance(r, str) else None for r in runs]
+    table["note"] = frame.get("user_attrs_message", pd.Series("", index=frame.index)).fillna("")
     return table
 
 

@@ -67,19 +67,19 @@ def request_stop(name: str, home=None) -> list[str]:
 
 
 # --- reading studies -------------------------------------------------------------------------------
-TRIAL_COLUMNS = ["number", "state", "value", "params", "run_id", "message"]
-
-
 def trial_row(t: optuna.trial.FrozenTrial) -> dict:
+    """One finished trial as the tuner's progress line (and `tune --json`) reports it."""
     return {"number": t.number, "state": t.state.name, "value": t.value, "params": dict(t.params),
             "run_id": t.user_attrs.get("run_id"), "message": t.user_attrs.get("message")}
 
 
 def trials_frame(study: optuna.Study | str, home=None) -> pd.DataFrame:
-    """One row per trial: number, state (COMPLETE, PRUNED, FAIL, RUNNING), value, params, run id, message."""
+    """Optuna's own table of the trials (`Study.trials_dataframe`): number, state (COMPLETE, PRUNED, FAIL,
+    RUNNING), value, a `params_<name>` column per parameter and `user_attrs_run_id` / `user_attrs_message`
+    (a study without trials: no columns)."""
     if isinstance(study, str):
         study = load_study(study, home)
-    return pd.DataFrame([trial_row(t) for t in study.get_trials(deepcopy=False)], columns=TRIAL_COLUMNS)
+    return study.trials_dataframe(attrs=("number", "state", "value", "params", "user_attrs"))
 
 
 def best_config(study: optuna.Study | str, home=None) -> RunConfig:

@@ -69,7 +69,7 @@ def tune(base: RunConfig, n_trials: int, *, home=None, search: Iterable[str] | N
          on_trial: Callable[[dict], None] | None = None) -> optuna.Study:
     """Run a study of `n_trials` runs around `base` (its settings not searched stay fixed), each queued for a
     worker. `search` limits the searched settings; `models` searches the model type too. `on_trial(row)` is
-    called after each trial with its `trials_frame` row. Returns the study."""
+    called after each trial with its `trial_row`. Returns the study."""
     home = data_home(home)
     if n_trials < 1:
         raise ConfigError(f"trials={n_trials} is out of range: expected at least 1")
