@@ -20,19 +20,20 @@ import os
 import resource
 import statistics
 import time
+from collections.abc import Iterable
 
 import _common
 import torch
 
 from engine.config.run_config import make_config
-from engine.training.batching import TensorBatches, eval_batches, make_batches
+from engine.training.batching import eval_batches, make_batches
 from engine.training.pipeline import build, prepare_data
 from engine.training.trainer import Trainer
 
 ROUNDS = 3
 
 
-def timed_pass(trainer: Trainer, batches: TensorBatches) -> tuple[float, int, torch.Tensor]:
+def timed_pass(trainer: Trainer, batches: Iterable) -> tuple[float, int, torch.Tensor]:
     """(seconds, minor page faults, outputs in data order) of one Trainer.predict pass."""
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()

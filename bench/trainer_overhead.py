@@ -21,7 +21,7 @@ from torch import nn
 from engine.config.run_config import make_config
 from engine.jobs.store import RunStore
 from engine.models import build_model
-from engine.training.batching import TensorBatches
+from engine.training.batching import make_batches
 from engine.training.callbacks import CancelWatcher, Checkpointer, EarlyStopping, NanGuard, StoreReporter
 from engine.training.layer_health import LayerHealth
 from engine.training.trainer import Trainer
@@ -66,8 +66,8 @@ def ours(data, spec, home: Path, health: bool = False) -> tuple[float, float]:
     store = RunStore(home)
     run_id = store.create_run(make_config(model="mlp", epochs=EPOCHS), status="running")
     folder = store.run_dir(run_id)
-    train = TensorBatches(x, y, BATCH, shuffle=True, generator=gen, drop_single=True)
-    valid = TensorBatches(xv, yv, 1024)
+    train = make_batches(x, y, BATCH, shuffle=True, generator=gen, drop_single=True)
+    valid = make_batches(xv, yv, 1024)
     callbacks = [NanGuard(), StoreReporter(store, run_id, every=max(1, len(train) // 10)), CancelWatcher(store, run_id),
                  EarlyStopping(patience=10**6), Checkpointer(folder, {"config": {}}, batch_generator=gen)]
     if health:  # what every run adds since issue 29: layer health written to the store each epoch

@@ -1,5 +1,5 @@
 """Sequence featurizers: word ids (for the rnn and textcnn models) and subword ids (for the
-pretrained transformer). Both return padded id matrices that `engine.training.batching.BucketBatches`
+pretrained transformer). Both return padded id matrices that `engine.training.batching.make_batches`
 groups by length and trims to the longest sequence of each batch.
 
 Word ids follow the exercise: the training titles' words ranked by frequency, the most frequent

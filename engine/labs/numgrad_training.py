@@ -18,7 +18,7 @@ from torch import nn
 
 from engine.labs import gradcheck, numgrad
 from engine.labs.gradcheck import TwoLayerNet
-from engine.training.batching import TensorBatches
+from engine.training.batching import make_batches
 from engine.training.trainer import Callback, Trainer, TrainState
 
 METHODS = {
@@ -94,7 +94,7 @@ def train(method: str, x: torch.Tensor, t: torch.Tensor, iterations: int = 10, b
     """SGD on the two-layer net for `iterations` steps with gradients from `method`; the log rows."""
     net = TwoLayerNet(x.shape[1], hidden, int(t.max()) + 1, seed=seed)
     model = NumericalGradNet(net, method)
-    batches = TensorBatches(x, t, batch, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    batches = make_batches(x, t, batch, shuffle=True, generator=torch.Generator().manual_seed(seed))
     log = IterationLog()
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=lr),
                       callbacks=[log, StopAfter(iterations), *callbacks])

@@ -1,8 +1,6 @@
-"""Mini-batches from in-memory tensors by slicing a random permutation.
-
-One fancy-index per batch of tensors already in memory, as the library's
-DataLoader(TensorDataset, sampler=BatchSampler(RandomSampler, B), batch_size=None) also does; bench/batching.py
-times the two side by side.
+"""Mini-batches of in-memory tensors: the library's DataLoader with a batch sampler and `batch_size=None`,
+reading one whole batch per fancy-index (TensorRows), with a length-bucketing sampler for padded sequences,
+and the helpers that place, pin, index and trim the tensors of a batch.
 """
 
 from __future__ import annotations
@@ -11,37 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
 
 from engine.training.devices import free_memory
 
 
-class Rows:
-    """Row indices kept on the CPU and on the data's device, so each tensor of a batch is indexed where it
-    lives (the lengths of padded sequences stay on the CPU) without copying indices to the device every batch."""
-
-    def __init__(self, cpu: torch.Tensor, device: torch.device | None = None, on_device: torch.Tensor | None = None):
-        self.cpu = cpu
-        if on_device is None:
-            on_device = cpu if device is None or device.type == "cpu" else cpu.to(device, non_blocking=True)
-        self.on_device = on_device
-
-    def __getitem__(self, part: slice) -> Rows:
-        return Rows(self.cpu[part], on_device=self.on_device[part])
-
-    def __len__(self) -> int:
-        return len(self.cpu)
-
-    def split(self, sizes: list[int]) -> list[Rows]:
-        return [Rows(c, on_device=d) for c, d in zip(self.cpu.split(sizes), self.on_device.split(sizes), strict=True)]
-
-    def on(self, device: torch.device) -> torch.Tensor:
-        return self.cpu if device.type == "cpu" else self.on_device
-
-
-def index_batch(x: Any, idx: torch.Tensor | slice | Rows) -> Any:
+def index_batch(x: Any, idx: torch.Tensor | slice) -> Any:
     """Select rows `idx` from a tensor, or from each tensor of a tuple/dict."""
     if isinstance(x, torch.Tensor):
-        return x[idx.on(x.device) if isinstance(idx, Rows) else idx]
+        return x[idx]
     if isinstance(x, tuple | list):
         return type(x)(index_batch(t, idx) for t in x)
     if isinstance(x, dict):
@@ -114,45 +90,6 @@ EVAL_BATCH = 1024  # plain inputs: one pass without training reads this many row
 SEQUENCE_EVAL_BATCH = 256
 
 
-class TensorBatches:
-    """Iterate (x, y) mini-batches. `shuffle` draws a fresh permutation per epoch from `generator`,
-    so a seeded run sees the same batches on every machine. A trailing batch of one example is
-    dropped when `drop_single` is set (batch norm cannot train on a single example). `order` is
-    None: batches come in the data's order (or the shuffle's)."""
-
-    order: torch.Tensor | None = None
-
-    def __init__(self, x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False,
-                 generator: torch.Generator | None = None, drop_single: bool = False, pin_memory: bool = False):
-        self.x, self.y = x, y
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.generator = generator
-        self.drop_single = drop_single
-        self.pin_memory = pin_memory  # data on the CPU for a CUDA run: each batch pinned, copied non_blocking
-        self.n = len(y)
-        self.device = y.device
-
-    def _batch(self, idx, length: int | None = None) -> tuple[Any, torch.Tensor]:
-        xb, yb = index_batch(self.x, idx), index_batch(self.y, idx)
-        if length is not None:
-            xb = trim_padding(xb, length)
-        return (pinned(xb), pinned(yb)) if self.pin_memory else (xb, yb)
-
-    def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        return full + (1 if rest and not (self.drop_single and rest == 1) else 0)
-
-    def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
-        # the permutation is drawn on the CPU (the same batches on every device) and copied once an epoch
-        order = Rows(torch.randperm(self.n, generator=self.generator), self.device) if self.shuffle else None
-        for start in range(0, self.n, self.batch_size):
-            stop = min(start + self.batch_size, self.n)
-            if self.drop_single and stop - start == 1 and self.n > 1:
-                break
-            yield self._batch(slice(start, stop) if order is None else order[start:stop])
-
-
 def sequence_lengths(x: Any) -> torch.Tensor | None:
     """Lengths of padded sequences, or None for plain (non-sequence) inputs. Sequences are what the
     sequence featurizers make: a tuple (ids (N, L), lengths (N,)), possibly with more (N, L) id tensors after
@@ -177,62 +114,89 @@ def trim_padding(x: Any, length: int) -> Any:
     return x
 
 
-class BucketBatches(TensorBatches):
-    """Length-bucketed padded batches. With `shuffle`, each epoch draws a random permutation from
-    `generator`, sorts each chunk of `bucket` batches by length, cuts it into batches and shuffles
-    the batch order: batches hold titles of similar length, so little padding is computed. Without
-    `shuffle`, batches keep the data's order (predictions line up with the inputs), or with `by_length`
-    they follow `order`, the rows sorted by length (stable), for passes that do not train: `Trainer.predict`
-    puts its outputs back in the data's order. Either way each batch is trimmed to its longest sequence."""
+class TensorRows(Dataset):
+    """The rows of in-memory tensors, read a whole batch at a time: `rows[[i, j, ...]]` is the batch
+    (x[idx], y[idx]), one fancy-index per tensor (a tensor, or a tuple or dict of them), padded sequences
+    trimmed to the batch's longest. A DataLoader with `batch_size=None` and a batch sampler reads it."""
 
-    def __init__(self, x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False,
-                 generator: torch.Generator | None = None, drop_single: bool = False, pin_memory: bool = False,
-                 lengths: torch.Tensor | None = None, bucket: int = 50, by_length: bool = False):
-        super().__init__(x, y, batch_size, shuffle, generator, drop_single, pin_memory)
-        self.lengths = sequence_lengths(x) if lengths is None else lengths
-        if self.lengths is None:
-            raise TypeError("BucketBatches needs padded sequences (ids, lengths) or an attention_mask")
-        if by_length and shuffle:
-            raise ValueError("by_length orders the batches of a pass without shuffling: pass shuffle=False")
-        self.lengths = self.lengths.cpu()  # batches are cut and trimmed on the host, once
-        self.bucket = max(1, int(bucket))
-        self.order = torch.sort(self.lengths, stable=True).indices if by_length else None
+    def __init__(self, x: Any, y: torch.Tensor):
+        self.x, self.y = x, y
+        lengths = sequence_lengths(x)
+        self.lengths = None if lengths is None else lengths.cpu()  # batches are trimmed on the host
 
-    def _batch_indices(self) -> list[torch.Tensor]:
-        if not self.shuffle:
-            rows = self.order if self.order is not None else torch.arange(self.n)
-            return list(torch.split(rows, self.batch_size))
-        order = torch.randperm(self.n, generator=self.generator)
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, rows: list[int]) -> tuple[Any, torch.Tensor]:
+        idx = torch.as_tensor(rows, dtype=torch.long)
+        xb = index_batch(self.x, idx)
+        if self.lengths is not None:
+            xb = trim_padding(xb, int(self.lengths[idx].max()))
+        return xb, index_batch(self.y, idx)
+
+
+class LengthBuckets(Sampler[list[int]]):
+    """Length-bucketed batches of row indices: each epoch draws a random permutation from `generator`,
+    sorts each chunk of `bucket` batches by length, cuts it into batches and shuffles the batch order, so
+    batches hold titles of similar length and little padding is computed. A batch of one example is
+    skipped when `drop_single` is set (batch norm cannot train on a single example)."""
+
+    def __init__(self, lengths: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
+                 bucket: int = 50, drop_single: bool = False):
+        self.lengths, self.batch_size = lengths.cpu(), int(batch_size)
+        self.generator, self.bucket, self.drop_single = generator, max(1, int(bucket)), drop_single
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.lengths), self.batch_size)
+        return full + (1 if rest and not (self.drop_single and rest == 1 and full) else 0)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        n = len(self.lengths)
+        order = torch.randperm(n, generator=self.generator)
         chunk = self.batch_size * self.bucket
         batches: list[torch.Tensor] = []
-        for start in range(0, self.n, chunk):
+        for start in range(0, n, chunk):
             part = order[start:start + chunk]
             part = part[torch.sort(self.lengths[part], stable=True).indices]
             batches += list(torch.split(part, self.batch_size))
         # the one short batch (the last of the last chunk) goes where the shuffle puts it
-        perm = torch.randperm(len(batches), generator=self.generator)
-        return [batches[i] for i in perm]
-
-    def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
-        batches = self._batch_indices()
-        if not batches:
-            return
-        rows = Rows(torch.cat(batches), self.device).split([len(b) for b in batches])  # one copy an epoch
-        for idx in rows:
-            if self.drop_single and len(idx) == 1 and self.n > 1:
-                continue
-            yield self._batch(idx, int(self.lengths[idx.cpu].max()))
+        for i in torch.randperm(len(batches), generator=self.generator).tolist():
+            if not (self.drop_single and len(batches[i]) == 1 and n > 1):
+                yield batches[i].tolist()
 
 
-def make_batches(x: Any, y: torch.Tensor, batch_size: int, **kwargs) -> TensorBatches:
-    """BucketBatches for padded sequences, TensorBatches for everything else."""
-    cls = BucketBatches if sequence_lengths(x) is not None else TensorBatches
-    return cls(x, y, batch_size, **kwargs)
+class InOrder(BatchSampler):
+    """Batches of rows taken in `order`, which stays readable: Trainer.predict puts the outputs of a pass in
+    another order (length order, eval_batches) back in the data's order."""
+
+    def __init__(self, order: torch.Tensor, batch_size: int):
+        super().__init__(order.tolist(), batch_size, drop_last=False)
+        self.order = order
 
 
-def eval_batches(x: Any, y: torch.Tensor) -> TensorBatches:
+def make_batches(x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False,
+                 generator: torch.Generator | None = None, drop_single: bool = False, pin_memory: bool = False,
+                 bucket: int = 50) -> DataLoader:
+    """Mini-batches (x, y) of in-memory tensors, one DataLoader over TensorRows. `shuffle` draws a fresh
+    permutation per epoch from `generator` (a seeded run sees the same batches on every machine); padded
+    sequences then come length-bucketed (LengthBuckets), else in the data's order. `drop_single` drops a
+    trailing batch of one example (batch norm cannot train on it); `pin_memory` pins each batch of CPU data
+    for a CUDA run, so its copy runs non_blocking."""
+    rows = TensorRows(x, y)
+    n, batch_size = len(rows), int(batch_size)
+    if shuffle and rows.lengths is not None:
+        sampler = LengthBuckets(rows.lengths, batch_size, generator, bucket, drop_single)
+    else:
+        order = RandomSampler(range(n), generator=generator) if shuffle else range(n)
+        sampler = BatchSampler(order, batch_size, drop_last=drop_single and n > 1 and n % batch_size == 1)
+    return DataLoader(rows, sampler=sampler, batch_size=None, pin_memory=pin_memory)
+
+
+def eval_batches(x: Any, y: torch.Tensor) -> DataLoader:
     """Batches for a pass that does not train (evaluation, prediction, a linear probe): EVAL_BATCH rows in
-    the data's order, or for padded sequences SEQUENCE_EVAL_BATCH in length order (see BucketBatches)."""
-    if sequence_lengths(x) is None:
-        return TensorBatches(x, y, EVAL_BATCH)
-    return BucketBatches(x, y, SEQUENCE_EVAL_BATCH, by_length=True)
+    the data's order, or for padded sequences SEQUENCE_EVAL_BATCH in length order (stable; see InOrder)."""
+    rows = TensorRows(x, y)
+    if rows.lengths is None:
+        return make_batches(x, y, EVAL_BATCH)
+    order = torch.sort(rows.lengths, stable=True).indices
+    return DataLoader(rows, sampler=InOrder(order, SEQUENCE_EVAL_BATCH), batch_size=None)

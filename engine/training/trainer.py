@@ -175,7 +175,7 @@ class Trainer:
                 outs.append(self.model(to_device(xb, self.device, non_blocking=True)).float())
             ys.append(yb)
         out, y = torch.cat(outs).cpu(), torch.cat(ys).cpu()  # one copy to the host, after the last batch
-        order = getattr(batches, "order", None)
+        order = getattr(getattr(batches, "sampler", None), "order", None)  # InOrder
         if order is not None:
             back = torch.argsort(order)
             out, y = out[back], y[back]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 import engine.models.generative
 import engine.training.batching
@@ -20,7 +21,7 @@ from engine.jobs.local import stop_supervisor
 from engine.jobs.store import RunStore
 from engine.models.generative import GaussianGenerative
 from engine.training import checkpoint, threads
-from engine.training.batching import TensorBatches, make_batches, place, to_device
+from engine.training.batching import make_batches, place, to_device
 from engine.training.callbacks import NanGuard, StoreReporter
 from engine.training.devices import available_devices, cap_threads, float64_ok, rng_state, set_rng_state
 from engine.training.precision import Precision
@@ -166,12 +167,12 @@ def test_resume_on_another_device_from_the_cli(home, capsys):
 
 
 # --- a Trainer that does not wait for the device every batch -------------------------------------------------
-def problem(n: int = 96, seed: int = 0) -> tuple[nn.Module, TensorBatches]:
+def problem(n: int = 96, seed: int = 0) -> tuple[nn.Module, DataLoader]:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3, generator=g)
     y = (x[:, 0] > 0).long()
     torch.manual_seed(seed)
-    return nn.Linear(3, 2), TensorBatches(x, y, 8, shuffle=True, generator=g)
+    return nn.Linear(3, 2), make_batches(x, y, 8, shuffle=True, generator=g)
 
 
 @pytest.fixture
@@ -248,7 +249,7 @@ def test_data_for_a_cuda_run_that_does_not_fit_stays_on_the_cpu_in_pinned_batche
 @pytest.mark.parametrize("device", ACCELERATORS[:1])
 def test_pinned_batches_copy_to_cuda(device):
     x, y = torch.randn(20, 3), torch.arange(20)
-    for xb, yb in TensorBatches(x, y, 8, pin_memory=True):
+    for xb, yb in make_batches(x, y, 8, pin_memory=True):
         assert xb.is_pinned() and yb.is_pinned()
         assert to_device(xb, torch.device(device), non_blocking=True).device.type == device
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from engine.cli import main
 from engine.jobs.store import RunStore
-from engine.training.batching import TensorBatches
+from engine.training.batching import make_batches
 from engine.training.layer_health import BINS, LayerHealth, histogram, trainable_layers
 from engine.training.trainer import Trainer
 
@@ -27,8 +27,8 @@ def fit(model, epochs=2, samples=4, lr=0.1):
     rows: list[dict] = []
     health = LayerHealth(rows.extend, samples=samples)
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=lr), callbacks=[health])
-    trainer.fit(TensorBatches(x, y, 16, shuffle=True, generator=torch.Generator().manual_seed(0)),
-                TensorBatches(x, y, 32), epochs)
+    trainer.fit(make_batches(x, y, 16, shuffle=True, generator=torch.Generator().manual_seed(0)),
+                make_batches(x, y, 32), epochs)
     return rows, trainer
 
 
@@ -75,7 +75,7 @@ def test_hooks_are_gone_after_fit_and_evaluation_records_nothing():
     trainer.callbacks = [health]
     health.on_fit_start(trainer, None)
     health.on_epoch_start(trainer, None)  # armed for a training batch...
-    trainer.evaluate(TensorBatches(*blobs(), 32))  # ...but an eval pass is not one
+    trainer.evaluate(make_batches(*blobs(), 32))  # ...but an eval pass is not one
     assert all(not acc for acc in health._acc.values())
     health.on_fit_end(trainer, None)
 

@@ -8,13 +8,12 @@ import json
 import pytest
 import torch
 
-import engine.training.batching
+import engine.training.run
 from engine.cli import main
 from engine.config.run_config import make_config
 from engine.jobs.local import stop_supervisor
 from engine.jobs.store import RunStore
 from engine.training import checkpoint
-from engine.training.batching import TensorBatches
 from engine.training.run import execute
 from engine.training.trainer import Callback
 
@@ -38,14 +37,25 @@ def batch_log(monkeypatch):
     """Records the targets of every shuffled training batch that engine.training.run draws."""
     log: dict[int, list[torch.Tensor]] = {}
 
-    class Recording(TensorBatches):
+    real = engine.training.run.make_batches
+
+    class Recording:
+        def __init__(self, loader):
+            self.loader = loader
+
+        def __len__(self):
+            return len(self.loader)
+
         def __iter__(self):
-            for xb, yb in super().__iter__():
-                if self.shuffle:
-                    log.setdefault(id(self), []).append(yb.clone())
+            for xb, yb in self.loader:
+                log.setdefault(id(self), []).append(yb.clone())
                 yield xb, yb
 
-    monkeypatch.setattr(engine.training.batching, "TensorBatches", Recording)  # what engine.training.run's make_batches builds
+    def recording(*args, shuffle=False, **kwargs):
+        loader = real(*args, shuffle=shuffle, **kwargs)
+        return Recording(loader) if shuffle else loader
+
+    monkeypatch.setattr(engine.training.run, "make_batches", recording)
     return log
 
 

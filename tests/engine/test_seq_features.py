@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch import nn
 
 from engine.features import featurizer_from_state, make_featurizer
 from engine.features.sequence import TokenIds, build_vocab
 from engine.training.batching import (
-    BucketBatches,
-    TensorBatches,
+    InOrder,
+    LengthBuckets,
     eval_batches,
     make_batches,
     sequence_lengths,
@@ -76,9 +75,9 @@ def _sequences(n=203, seed=0):
 def test_bucket_batches_cover_every_row_once_trim_padding_and_are_seeded():
     ids, lengths = _sequences()
     y = torch.arange(len(lengths))
-    assert isinstance(make_batches((ids, lengths), y, 16), BucketBatches)
-    assert isinstance(make_batches(torch.zeros(5, 3), y[:5], 16), TensorBatches)
-    b = BucketBatches((ids, lengths), y, 16, shuffle=True, generator=torch.Generator().manual_seed(1), bucket=4)
+    assert isinstance(make_batches((ids, lengths), y, 16, shuffle=True).sampler, LengthBuckets)
+    assert not isinstance(make_batches(torch.zeros(5, 3), y[:5], 16, shuffle=True).sampler, LengthBuckets)
+    b = make_batches((ids, lengths), y, 16, shuffle=True, generator=torch.Generator().manual_seed(1), bucket=4)
     seen, padded, batches = [], 0, list(b)
     assert len(batches) == len(b)
     for (xb, lb), yb in batches:
@@ -88,13 +87,14 @@ def test_bucket_batches_cover_every_row_once_trim_padding_and_are_seeded():
         seen += yb.tolist()
     assert sorted(seen) == list(range(len(y)))
     plain = sum(int(lengths[yb].max()) * len(yb) - int(lengths[yb].sum())
-                for _, yb in TensorBatches((ids, lengths), y, 16, shuffle=True, generator=torch.Generator().manual_seed(1)))
+                for yb in torch.randperm(len(y), generator=torch.Generator().manual_seed(1)).split(16))
     assert padded < plain / 2  # bucketing removes most padding
-    again = [yb.tolist() for _, yb in BucketBatches((ids, lengths), y, 16, shuffle=True,
-                                                    generator=torch.Generator().manual_seed(1), bucket=4)]
+    again = [yb.tolist() for _, yb in make_batches((ids, lengths), y, 16, shuffle=True,
+                                                   generator=torch.Generator().manual_seed(1), bucket=4)]
     assert again == [yb.tolist() for _, yb in batches]
-    ordered = [yb for _, yb in BucketBatches((ids, lengths), y, 16)]
-    assert torch.equal(torch.cat(ordered), y)  # evaluation keeps the data's order
+    ordered = [(xb, yb) for xb, yb in make_batches((ids, lengths), y, 16)]
+    assert torch.equal(torch.cat([yb for _, yb in ordered]), y)  # without shuffle: the data's order...
+    assert all(xb.shape[1] == int(lb.max()) for (xb, lb), _ in ordered)  # ...trimmed all the same
 
 
 class _LastToken(nn.Module):
@@ -111,24 +111,22 @@ def test_eval_batches_run_in_length_order_and_predict_puts_outputs_back_in_data_
     ids, lengths = _sequences(n=600)
     y = torch.arange(len(lengths))
     batches = eval_batches((ids, lengths), y)
-    assert isinstance(batches, BucketBatches) and batches.order is not None
+    assert isinstance(batches.sampler, InOrder) and batches.sampler.order is not None
     seen = []
     for (xb, lb), yb in batches:
         assert xb.shape[1] == int(lb.max()) and torch.equal(lb, lengths[yb])  # rows keep their labels
         seen.append(lb)
     flat = torch.cat(seen)
     assert torch.equal(flat, torch.sort(lengths, stable=True).values)  # computed shortest first
-    size = batches.batch_size
+    size = batches.sampler.batch_size
     data_order = sum(int(lengths[s:s + size].max()) * len(lengths[s:s + size]) for s in range(0, len(y), size))
     assert sum(int(lb.max()) * len(lb) for lb in seen) < data_order  # less padding computed
     model = _LastToken()
     out, yy = Trainer(model, torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.0)).predict(batches)
     assert torch.equal(yy, y)  # back in the data's order, with the outputs that belong to each row
     assert torch.equal(out, model((ids, lengths)))
-    assert isinstance(eval_batches(torch.zeros(5, 3), y[:5]), TensorBatches)
-    assert eval_batches(torch.zeros(5, 3), y[:5]).order is None
-    with pytest.raises(ValueError, match="shuffle=False"):
-        BucketBatches((ids, lengths), y, 16, shuffle=True, by_length=True)
+    plain = eval_batches(torch.zeros(5, 3), y[:5])
+    assert getattr(plain.sampler, "order", None) is None and torch.equal(torch.cat([yb for _, yb in plain]), y[:5])
 
 
 def test_sequence_lengths_of_attention_masks():
