@@ -76,9 +76,10 @@ def source(kind: str) -> ExportSource:
     if kind == "transformer":
         return transformer_source()
     if kind.startswith("rnn"):
-        _, cell, bidir, pool = kind.split("-")
+        _, cell, bidir, pool, *rest = kind.split("-")  # rnn-CELL-bi|uni-POOL[-unpacked]
         return seq_source("rnn", {"hidden": 6, "cell": cell, "bidirectional": bidir == "bi", "pool": pool,
-                                  "layers": 2 if cell == "lstm" else 1, "unknown_vectors": False, "adversarial": 0.0})
+                                  "layers": 2 if cell == "lstm" else 1, "unknown_vectors": False, "adversarial": 0.0,
+                                  "pack": rest != ["unpacked"]})
     if kind == "textcnn":
         return seq_source("textcnn", {"channels": 5, "widths": [2, 3]})
     if kind in ("linear", "mlp"):

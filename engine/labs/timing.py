@@ -10,9 +10,9 @@ import time
 import torch
 
 from engine.config.run_config import make_config
-from engine.training.batching import make_batches, place, rows_of
+from engine.training.batching import place, rows_of
 from engine.training.devices import available_devices, resolve_device, synchronize
-from engine.training.pipeline import build, has_batch_norm, make_optimizer, prepare_data, seed_everything
+from engine.training.pipeline import build, make_optimizer, prepare_data, seed_everything, training_batches
 from engine.training.trainer import Callback, Trainer
 
 DEFAULT_SIZES = tuple(2 ** k for k in range(11))  # 1 .. 1024
@@ -79,8 +79,7 @@ def _one_epoch(cfg, spec: dict, x, y, device: torch.device, pin: bool, seed: int
     """Seconds of one training epoch of a fresh model, synchronised at both ends."""
     generator = seed_everything(seed)
     net = build(cfg, spec).to(device)
-    batches = make_batches(x, y, cfg.batch_size, shuffle=True, generator=generator,
-                           drop_single=has_batch_norm(net), pin_memory=pin)
+    batches = training_batches(x, y, net, cfg, generator, pin)
     optimizer, scheduler, per_batch = make_optimizer(net, cfg, len(batches))
     timer = EpochTimer()
     Trainer(net, optimizer, task=spec["task"], scheduler=scheduler, callbacks=[timer], device=device,

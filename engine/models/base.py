@@ -18,6 +18,9 @@ class Model(nn.Module):
     `configure_optimizers`."""
 
     closed_form = False  # True: `fit_closed_form(x, y)` fits it at once, with no optimizer and no epochs
+    # padded sequences: True trains on batches of titles of similar length (little padding to compute);
+    # False on random batches, each padded to its longest title (a model that reads the padding)
+    length_buckets = True
 
     def training_loss(self, x, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
         """(outputs, loss) of a training batch; a model adds to it here (R-Drop, adversarial training)."""

@@ -23,7 +23,7 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 class RNNClassifier(Model):
     def __init__(self, emb: nn.Embedding, num_outputs: int, cell: str = "gru", hidden: int = 128, layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pool: str = "last", word_dropout: float = 0.0,
-                 adversarial: float = 0.0, unknown: nn.Module | None = None):
+                 adversarial: float = 0.0, unknown: nn.Module | None = None, pack: bool = True):
         super().__init__()
         self.adversarial = float(adversarial)
         self.embedding, self.word_dropout, self.unknown = emb, word_dropout, unknown
@@ -36,7 +36,8 @@ class RNNClassifier(Model):
         self.fc = nn.Linear(width * (2 if pool == "maxmean" else 1), num_outputs)
         if pool == "attn":  # score_t = v . tanh(W out_t)
             self.attn = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
-        self.pack = True  # pack padded batches (False: run over the padding too; tests compare both)
+        self.pack = pack  # False: the recurrence reads each title's padding too, and its last state comes after it
+        self.length_buckets = pack  # reading the padding: random batches, each as long as its longest title
 
     def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)[, unknown rows (B, L)]) -> logits (B, C)
         return self.head(self.embed(x), x)
@@ -97,6 +98,9 @@ OPTIONS = (
            "embedded titles moved this far (L2 norm per title) in the direction that raises the loss most, and the "
            "loss adds that pass's (0 = off; GloVe-50 words have norm ~5); each training step runs the batch twice",
            min=0.0, max=100.0),
+    Option("pack", "bool", True, "skip the padding after each title (packed sequences); off: the recurrence also "
+           "reads the padding up to the batch's longest title, as a plain padded batch does, and the last hidden "
+           "state comes after it (batches are then random, not grouped by length)"),
     *embedding.options(unknown_vectors=True),
 )
 
@@ -104,7 +108,7 @@ OPTIONS = (
 def build(args: dict, spec: dict) -> RNNClassifier:
     emb = embedding.make_embedding(args, spec)
     keep = {k: args[k] for k in ("cell", "hidden", "layers", "bidirectional", "dropout", "pool", "word_dropout",
-                                 "adversarial")}
+                                 "adversarial", "pack")}
     return RNNClassifier(emb, spec["num_outputs"], **keep, unknown=embedding.make_unknown_vectors(args, spec))
 
 
@@ -117,7 +121,7 @@ SPEC = ModelSpec(
             "model_args": {"cell": "rnn", "emb_size": 300, "hidden": 50, "layers": 1, "bidirectional": False,
                            "dropout": 0.0, "pool": "last", "init_vectors": "none", "freeze_embeddings": False,
                            "word_dropout": 0.0, "adversarial": 0.0,
-                           "unknown_vectors": False},
+                           "unknown_vectors": False, "pack": False},
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32,
         },
     },

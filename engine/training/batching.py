@@ -88,6 +88,7 @@ EVAL_BATCH = 1024  # plain inputs: one pass without training reads this many row
 # Padded sequences: 256 titles a batch, in length order: 1024 random titles pad to the longest of them
 # and need buffers so large that every batch faults fresh pages in.
 SEQUENCE_EVAL_BATCH = 256
+BUCKET = 50  # training batches of padded titles: each chunk of this many batches is sorted by length
 
 
 def sequence_lengths(x: Any) -> torch.Tensor | None:
@@ -142,7 +143,7 @@ class LengthBuckets(Sampler[list[int]]):
     skipped when `drop_single` is set (batch norm cannot train on a single example)."""
 
     def __init__(self, lengths: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
-                 bucket: int = 50, drop_single: bool = False):
+                 bucket: int = BUCKET, drop_single: bool = False):
         self.lengths, self.batch_size = lengths.cpu(), int(batch_size)
         self.generator, self.bucket, self.drop_single = generator, max(1, int(bucket)), drop_single
 
@@ -176,10 +177,11 @@ class InOrder(BatchSampler):
 
 def make_batches(x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False,
                  generator: torch.Generator | None = None, drop_single: bool = False, pin_memory: bool = False,
-                 bucket: int = 50) -> DataLoader:
+                 bucket: int = BUCKET) -> DataLoader:
     """Mini-batches (x, y) of in-memory tensors, one DataLoader over TensorRows. `shuffle` draws a fresh
     permutation per epoch from `generator` (a seeded run sees the same batches on every machine); padded
-    sequences then come length-bucketed (LengthBuckets), else in the data's order. `drop_single` drops a
+    sequences then come length-bucketed (LengthBuckets; `bucket=1`: random batches, each trimmed to its longest
+    title), else in the data's order. `drop_single` drops a
     trailing batch of one example (batch norm cannot train on it); `pin_memory` pins each batch of CPU data
     for a CUDA run, so its copy runs non_blocking."""
     rows = TensorRows(x, y)

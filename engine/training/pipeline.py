@@ -16,6 +16,7 @@ from engine.data import DATASETS, Dataset, load_dataset
 from engine.features import Featurizer, featurize_splits, make_featurizer
 from engine.models import MODELS, build_model
 from engine.models.base import Model
+from engine.training.batching import BUCKET, make_batches
 from engine.training.optim import configured_optimizer
 
 
@@ -59,6 +60,14 @@ def prepare_data(cfg: RunConfig, home=None, progress=None) -> Prepared:
 
 def has_batch_norm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def training_batches(x, y: torch.Tensor, model: Model, cfg: RunConfig, generator: torch.Generator,
+                     pin_memory: bool = False):
+    """The shuffled training batches of a run for `model`: padded titles grouped by length unless the model
+    reads the padding (`length_buckets` False: random batches, each padded to its longest title)."""
+    return make_batches(x, y, cfg.batch_size, shuffle=True, generator=generator, drop_single=has_batch_norm(model),
+                        pin_memory=pin_memory, bucket=BUCKET if model.length_buckets else 1)
 
 
 def build(cfg: RunConfig, spec: dict) -> nn.Module:

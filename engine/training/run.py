@@ -22,7 +22,7 @@ from engine.jobs.store import RunStore
 from engine.jobs.tracker import settings
 from engine.models import count_parameters
 from engine.training import checkpoint
-from engine.training.batching import eval_batches, make_batches, place
+from engine.training.batching import eval_batches, place
 from engine.training.boundary import boundary_callback
 from engine.training.callbacks import (
     CancelWatcher,
@@ -38,10 +38,10 @@ from engine.training.layer_health import LayerHealth
 from engine.training.pipeline import (
     Prepared,
     build,
-    has_batch_norm,
     make_optimizer,
     prepare_data,
     seed_everything,
+    training_batches,
 )
 from engine.training.tensorboard import TensorBoardLogger
 from engine.training.trainer import Callback, Trainer, TrainState
@@ -94,8 +94,7 @@ def _train(store, run_id: str, row: dict, extra_callbacks: Sequence[Callback], d
         load_initial_weights(store, row["parent"], model)
     store.update(run_id, params=count_parameters(model)[0])
     xs, ys, pin = place(prep.tensors, prep.targets, device)
-    train = make_batches(xs["train"], ys["train"], cfg.batch_size, shuffle=True, generator=generator,
-                         drop_single=has_batch_norm(model), pin_memory=pin)
+    train = training_batches(xs["train"], ys["train"], model, cfg, generator, pin)
     valid = eval_batches(xs["valid"], ys["valid"])
     optimizer, scheduler, per_batch = make_optimizer(model, cfg, len(train))
     start_epoch, best, start_step = 0, None, 0

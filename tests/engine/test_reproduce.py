@@ -37,7 +37,7 @@ def batch_log(monkeypatch):
     """Records the targets of every shuffled training batch that engine.training.run draws."""
     log: dict[int, list[torch.Tensor]] = {}
 
-    real = engine.training.run.make_batches
+    real = engine.training.run.training_batches
 
     class Recording:
         def __init__(self, loader):
@@ -51,11 +51,7 @@ def batch_log(monkeypatch):
                 log.setdefault(id(self), []).append(yb.clone())
                 yield xb, yb
 
-    def recording(*args, shuffle=False, **kwargs):
-        loader = real(*args, shuffle=shuffle, **kwargs)
-        return Recording(loader) if shuffle else loader
-
-    monkeypatch.setattr(engine.training.run, "make_batches", recording)
+    monkeypatch.setattr(engine.training.run, "training_batches", lambda *a, **k: Recording(real(*a, **k)))
     return log
 
 

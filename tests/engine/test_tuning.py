@@ -216,7 +216,7 @@ def test_history_shows_pruned_trials_at_their_last_value():
 def test_three_studies_with_max_concurrent_1_never_train_two_runs_at_once(home):
     (home / "settings.json").write_text('{"max_concurrent": 1}')
     studies = [subprocess.Popen([sys.executable, "-m", "engine", "--home", str(home), "tune", "--dataset", "digits",
-                                 "--model", "mlp", "--width", "16", "--layers", "1", "--epochs", "2", "--trials", "2",
+                                 "--model", "mlp", "--width", "16", "--layers", "1", "--epochs", "1", "--trials", "2",
                                  "--search", "lr", "--pruner", "none", "--study", f"s{i}", "--json"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
     for proc in studies:

@@ -80,6 +80,7 @@ def padded_head(model, e: torch.Tensor, x) -> torch.Tensor:
     """RNNClassifier.head without packing: the same logits, exact for every mix of lengths."""
     ids, lengths = x[0], x[1]
     e = model.dropout(e)
-    out, last = padded_rnn(model.rnn, model.cell, e, lengths, model.training)
+    steps = lengths if model.pack else torch.full_like(lengths, e.shape[1])  # pack off: it reads the padding too
+    out, last = padded_rnn(model.rnn, model.cell, e, steps, model.training)
     feat = last if model.pool == "last" else model.pool_outputs(out, ids, lengths)
     return model.fc(model.dropout(feat))
