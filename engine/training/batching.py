@@ -38,17 +38,6 @@ def to_device(x: Any, device: torch.device, non_blocking: bool = False) -> Any:
     return x
 
 
-def pinned(x: Any) -> Any:
-    """`x` in page-locked memory, so its copy to a CUDA device runs asynchronously (non_blocking)."""
-    if isinstance(x, torch.Tensor):
-        return x.pin_memory()
-    if isinstance(x, tuple | list):
-        return type(x)(pinned(t) for t in x)
-    if isinstance(x, dict):
-        return {k: pinned(v) for k, v in x.items()}
-    return x
-
-
 def nbytes(x: Any) -> int:
     if isinstance(x, torch.Tensor):
         return x.numel() * x.element_size()
@@ -181,9 +170,8 @@ def make_batches(x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False
     """Mini-batches (x, y) of in-memory tensors, one DataLoader over TensorRows. `shuffle` draws a fresh
     permutation per epoch from `generator` (a seeded run sees the same batches on every machine); padded
     sequences then come length-bucketed (LengthBuckets; `bucket=1`: random batches, each trimmed to its longest
-    title), else in the data's order. `drop_single` drops a
-    trailing batch of one example (batch norm cannot train on it); `pin_memory` pins each batch of CPU data
-    for a CUDA run, so its copy runs non_blocking."""
+    title), else in the data's order. `drop_single` drops a trailing batch of one example (batch norm cannot
+    train on it); `pin_memory` pins each batch of CPU data for a CUDA run, so its copy runs non_blocking."""
     rows = TensorRows(x, y)
     n, batch_size = len(rows), int(batch_size)
     if shuffle and rows.lengths is not None:
