@@ -40,3 +40,19 @@ def test_what_the_transformer_does_not_use_is_disabled_at_its_own_value(home):
     assert at.selectbox(key="train_optimizer").disabled and at.selectbox(key="train_optimizer").value == "adamw"
     assert at.selectbox(key="train_schedule").disabled
     assert not at.select_slider(key="train_lr").disabled
+
+
+def test_the_rnn_exercise_preset_sets_its_widgets_and_reads_the_padding(home):
+    from engine.models import MODELS
+
+    at = open_page("1_Train.py")
+    at.selectbox(key="train_dataset").set_value("news").run()
+    at.selectbox(key="train_model").set_value("rnn").run()
+    assert at.toggle(key="train_m_rnn_pack").value  # the rnn's own default packs
+    name, preset = next(iter(MODELS["rnn"].presets.items()))
+    at.selectbox(key="train_preset_rnn").set_value(name).run()
+    assert not at.exception
+    assert at.toggle(key="train_m_rnn_pack").value is False
+    assert at.selectbox(key="train_m_rnn_cell").value == "rnn"
+    assert at.session_state["train_optimizer"] == preset["optimizer"] == "sgd"
+    assert at.session_state["train_batch_size"] == preset["batch_size"]
