@@ -55,8 +55,10 @@ def layer_health(rows: list[dict], key: str) -> None:
         st.caption("How much of the loss's gradient reaches each word's vector, counted back from each title's last "
                    "word (blue) and on from its first (grey), on sampled training steps. In a recurrent network it "
                    "reaches an early word only through every later step; where it shrinks at each step (a falling "
-                   "line on this log axis), the early words barely learn: the vanishing gradient. Compare a plain "
-                   "RNN run with a GRU run on the same data and epochs.")
+                   "line on this log axis), the early words barely learn: the vanishing gradient. A network that "
+                   "reads the padding (the rnn's pack off, as in the exercise's preset) also passes it back through "
+                   "every pad step after a shorter title. Compare a plain RNN run with a GRU run on the same data "
+                   "and epochs.")
     st.caption("Recorded by the run's worker on a few sampled training steps per epoch. Update / weight ratio: how "
                "far one optimizer step moves a layer's weights relative to their size (around 1e-3 is healthy).")
 
