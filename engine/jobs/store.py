@@ -20,6 +20,7 @@ from pathlib import Path
 
 from engine.jobs.quota import ACTIVE as ACTIVE  # queued + running (re-exported)
 from engine.jobs.quota import check_quota
+from engine.jobs.schema import RUN_FIELDS, SCHEMA, migrate
 from engine.jobs.tracker import clean_note, clean_tag, clean_tags
 from engine.paths import data_home, runs_dir
 
@@ -27,63 +28,6 @@ RESUMABLE = ("interrupted", "stopped", "failed")
 STATUSES = ("queued", "running", "done", "stopped", "diverged", "failed", "interrupted")
 FINISHED = ("done", "stopped", "diverged", "failed", "interrupted")
 ETA_WINDOW = 5  # finished epochs whose median time per epoch the ETA uses
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    owner TEXT,
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    updated REAL NOT NULL,
-    epoch INTEGER NOT NULL DEFAULT 0,
-    max_epochs INTEGER NOT NULL DEFAULT 0,
-    worker_pid INTEGER,
-    error TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    resume INTEGER NOT NULL DEFAULT 0,
-    device TEXT,
-    node TEXT,
-    params INTEGER,
-    parent TEXT,
-    backend TEXT NOT NULL DEFAULT 'local'
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL,
-    epoch INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    split TEXT NOT NULL,
-    name TEXT NOT NULL,
-    value REAL,
-    time REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, epoch);
-CREATE TABLE IF NOT EXISTS results (
-    run_id TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS layer_stats (
-    run_id TEXT NOT NULL,
-    epoch INTEGER NOT NULL,
-    layer TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS layer_stats_run ON layer_stats(run_id, epoch);
-CREATE TABLE IF NOT EXISTS boundaries (run_id TEXT NOT NULL, epoch INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS boundaries_run ON boundaries(run_id, epoch);
-CREATE TABLE IF NOT EXISTS annotations (
-    run_id TEXT PRIMARY KEY,
-    tags TEXT NOT NULL DEFAULT '[]',
-    note TEXT NOT NULL DEFAULT ''
-);
-"""
-
-RUN_FIELDS = ("name", "owner", "status", "started", "finished", "epoch", "max_epochs", "worker_pid", "error",
-              "cancel_requested", "resume", "device", "node", "params", "parent", "backend")
-
 
 class RunNotFound(KeyError):
     def __str__(self) -> str:
@@ -102,7 +46,7 @@ class RunStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
-            _migrate(db)
+            migrate(db)
         # An idle connection held as long as this store: SQLite checkpoints (and fsyncs) the WAL whenever
         # the *last* connection to the database closes, so without it every short-lived write would pay
         # a checkpoint.
@@ -383,14 +327,6 @@ class RunStore:
             raise RunNotFound(run_id)
         db.execute("INSERT OR IGNORE INTO annotations (run_id) VALUES (?)", (run_id,))
         return tuple(db.execute("SELECT tags, note FROM annotations WHERE run_id = ?", (run_id,)).fetchone())
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a store written by an older version up to SCHEMA (columns added since)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    if "backend" not in columns:  # before the column, a Ray run was known by its node label
-        db.execute("ALTER TABLE runs ADD COLUMN backend TEXT NOT NULL DEFAULT 'local'")
-        db.execute("UPDATE runs SET backend = 'ray' WHERE node LIKE '%(ray %'")
 
 
 def _run_dict(row: sqlite3.Row) -> dict:
