@@ -164,6 +164,13 @@ class InOrder(BatchSampler):
         self.order = order
 
 
+def loader(rows: TensorRows, batch_sampler, pin_memory: bool = False) -> DataLoader:
+    """A DataLoader of whole batches. Each pass draws a seed for worker processes (none here) from `generator`:
+    a generator of its own, so batching leaves the global RNG, which dropout draws from, untouched."""
+    return DataLoader(rows, sampler=batch_sampler, batch_size=None, pin_memory=pin_memory,
+                      generator=torch.Generator())
+
+
 def make_batches(x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False,
                  generator: torch.Generator | None = None, drop_single: bool = False, pin_memory: bool = False,
                  bucket: int = BUCKET) -> DataLoader:
@@ -179,7 +186,7 @@ def make_batches(x: Any, y: torch.Tensor, batch_size: int, shuffle: bool = False
     else:
         order = RandomSampler(range(n), generator=generator) if shuffle else range(n)
         sampler = BatchSampler(order, batch_size, drop_last=drop_single and n > 1 and n % batch_size == 1)
-    return DataLoader(rows, sampler=sampler, batch_size=None, pin_memory=pin_memory)
+    return loader(rows, sampler, pin_memory)
 
 
 def eval_batches(x: Any, y: torch.Tensor) -> DataLoader:
@@ -189,4 +196,4 @@ def eval_batches(x: Any, y: torch.Tensor) -> DataLoader:
     if rows.lengths is None:
         return make_batches(x, y, EVAL_BATCH)
     order = torch.sort(rows.lengths, stable=True).indices
-    return DataLoader(rows, sampler=InOrder(order, SEQUENCE_EVAL_BATCH), batch_size=None)
+    return loader(rows, InOrder(order, SEQUENCE_EVAL_BATCH))

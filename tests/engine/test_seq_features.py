@@ -133,3 +133,17 @@ def test_sequence_lengths_of_attention_masks():
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
     assert sequence_lengths({"input_ids": mask, "attention_mask": mask}).tolist() == [2, 3]
     assert sequence_lengths(torch.zeros(2, 3)) is None
+
+
+def test_batching_leaves_the_global_rng_to_dropout():
+    """A pass over the batches draws nothing from the global RNG (dropout's): a run's masks do not depend on it."""
+    ids, lengths = _sequences()
+    y = torch.arange(len(lengths))
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    for x in ((ids, lengths), torch.zeros(len(y), 3)):
+        torch.manual_seed(0)
+        for batches in (make_batches(x, y, 16, shuffle=True, generator=torch.Generator().manual_seed(1)),
+                        eval_batches(x, y)):
+            assert len(list(batches)) > 0
+        assert torch.equal(torch.rand(3), expected)
