@@ -37,7 +37,11 @@ class RNNClassifier(Model):
         if pool == "attn":  # score_t = v . tanh(W out_t)
             self.attn = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
         self.pack = pack  # False: the recurrence reads each title's padding too, and its last state comes after it
-        self.length_buckets = pack  # reading the padding: random batches, each as long as its longest title
+
+    @property
+    def length_buckets(self) -> bool:
+        """Reading the padding (pack off): random batches, each as long as its longest title."""
+        return self.pack
 
     def forward(self, x) -> torch.Tensor:  # x = (ids (B, L), lengths (B,)[, unknown rows (B, L)]) -> logits (B, C)
         return self.head(self.embed(x), x)
