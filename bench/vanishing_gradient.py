@@ -1,5 +1,6 @@
 """The exercise's plain RNN beside a GRU on the same reduced news data and epochs: the gradient reaching the
-first and the last word of each title (engine/training/position_grads.py), per epoch, and their GRU / RNN ratios.
+first and the last word of each title (engine/training/position_grads.py: the median over the sampled titles), per
+epoch, and their GRU / RNN ratios, beside the whole embedding matrix's gradient norm.
 
     .venv/bin/python bench/vanishing_gradient.py [--train 2000] [--epochs 3]
 

@@ -53,12 +53,12 @@ def layer_health(rows: list[dict], key: str) -> None:
     if words is not None:
         st.plotly_chart(inside_charts.position_grad_figure(words), key=f"{key}_positions")
         st.caption("How much of the loss's gradient reaches each word's vector, counted back from each title's last "
-                   "word (blue) and on from its first (grey), on sampled training steps. In a recurrent network it "
-                   "reaches an early word only through every later step; where it shrinks at each step (a falling "
-                   "line on this log axis), the early words barely learn: the vanishing gradient. A network that "
-                   "reads the padding (the rnn's pack off, as in the exercise's preset) also passes it back through "
-                   "every pad step after a shorter title. Compare a plain RNN run with a GRU run on the same data "
-                   "and epochs.")
+                   "word (blue) and on from its first (grey): the median title of the sampled training steps. In a "
+                   "recurrent network it reaches an early word only through every later step; where it shrinks at "
+                   "each step (a falling line on this log axis), the early words barely learn: the vanishing "
+                   "gradient. A network that reads the padding (the rnn's pack off, as in the exercise's preset) "
+                   "also passes it back through every pad step after a shorter title. Compare a plain RNN run with a "
+                   "GRU run on the same data and epochs.")
     st.caption("Recorded by the run's worker on a few sampled training steps per epoch. Update / weight ratio: how "
                "far one optimizer step moves a layer's weights relative to their size (around 1e-3 is healthy).")
 
@@ -87,6 +87,7 @@ def compare_word_gradients(store, chosen: list[dict], labels: dict[str, str]) ->
     if not lines:
         return
     st.plotly_chart(inside_charts.position_compare_figure(lines), key="runs_compare_words")
-    st.caption("How much gradient reaches each word's vector, counted back from each title's last word, in the last "
-               "recorded epoch of each picked recurrent or convolutional run. A line that falls by the same factor "
-               "at each step is a vanishing gradient: the first words of a title barely learn.")
+    st.caption("How much gradient reaches each word's vector (the median title), counted back from each title's "
+               "last word, in the last recorded epoch of each picked recurrent or convolutional run. A line that "
+               "falls by the same factor at each step is a vanishing gradient: the first words of a title barely "
+               "learn.")

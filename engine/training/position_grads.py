@@ -4,7 +4,11 @@ The whole embedding matrix's gradient hides what the vanishing gradient is about
 words of a title get large gradients and the first ones almost none. LayerHealth arms these hooks on its
 sampled training steps (no model changes): a forward pre-hook on the model reads the batch's lengths
 (inputs `(ids, lengths, ...)`; otherwise a title ends after its last non-zero id), a forward hook on the
-embedding puts a tensor hook on its output, and that hook adds each position's gradient norm up.
+embedding puts a tensor hook on its output, and that hook keeps each title's gradient norm at each position.
+
+Each position's figure is the median over the epoch's sampled titles, not their mean: the norms span orders of
+magnitude (a plain RNN's first-word gradient differs 100x between a batch of short titles and one of long ones),
+and a mean would report the few largest rather than a typical title.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def _lengths_of(x) -> torch.Tensor | None:
 
 
 class PositionGrads:
-    """Sums of the per-position gradient norms of one embedding's output over the sampled steps of an epoch."""
+    """The per-position gradient norms of one embedding's output on the sampled steps of an epoch."""
 
     def __init__(self, name: str, module: nn.Embedding):
         self.name, self.module = name, module
@@ -39,7 +43,8 @@ class PositionGrads:
         self.reset()
 
     def reset(self) -> None:
-        self.sums = self.counts = self.back_sums = None
+        self._by_position: list[torch.Tensor] = []  # (B, MAX_POSITIONS) per sampled step, NaN past a title's end
+        self._from_last: list[torch.Tensor] = []
 
     def hooks(self, model: nn.Module) -> list:
         return [model.register_forward_pre_hook(self._model_pre_hook),
@@ -73,25 +78,24 @@ class PositionGrads:
         steps = torch.arange(width, device=norms.device)[None, :]
         mask = steps < lengths[:, None]
         back = (lengths[:, None] - 1 - steps).clamp_min(0)  # position of the word `step` words before the last
-        if self.sums is None:
-            self.sums, self.back_sums, self.counts = (torch.zeros(MAX_POSITIONS, device=norms.device)
-                                                      for _ in range(3))
-        self.sums[:width] += (norms * mask).sum(0)
-        self.back_sums[:width] += (norms.gather(1, back) * mask).sum(0)
-        self.counts[:width] += mask.sum(0)  # titles with at least `step + 1` words: the same for both
+        nan = torch.full((norms.shape[0], MAX_POSITIONS), float("nan"))
+        for kept, values in ((self._by_position, norms), (self._from_last, norms.gather(1, back))):
+            row = nan.clone()
+            row[:, :width] = values.where(mask, float("nan")).cpu()
+            kept.append(row)
 
     def stats(self) -> dict:
-        """grad_first / grad_last: the mean gradient norm at each title's first / last word; grad_by_position:
-        the mean at word 0, 1, ... from the start, grad_from_last: at the last word, the one before it, ...
-        (each over the titles long enough to have it). Empty when nothing was seen."""
-        if self.sums is None:
+        """grad_first / grad_last: the median gradient norm at a title's first / last word; grad_by_position:
+        the median at word 0, 1, ... from the start, grad_from_last: at the last word, the one before it, ...
+        (each over the sampled titles long enough to have it). Empty when nothing was seen."""
+        if not self._by_position:
             return {}
-        counts = self.counts.cpu()
-        seen = counts > 0
 
-        def means(sums: torch.Tensor) -> list[float]:
-            return [float(v) for v in (sums.cpu() / counts.clamp_min(1))[seen]]
+        def medians(kept: list[torch.Tensor]) -> list[float]:
+            values = torch.cat(kept)
+            seen = ~values.isnan().all(0)
+            return [float(v) for v in values[:, seen].nanquantile(0.5, dim=0)]  # two middle values: their mean
 
-        by_position, from_last = means(self.sums), means(self.back_sums)
+        by_position, from_last = medians(self._by_position), medians(self._from_last)
         return {"grad_first": by_position[0], "grad_last": from_last[0], "grad_by_position": by_position,
                 "grad_from_last": from_last}

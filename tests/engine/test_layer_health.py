@@ -177,3 +177,25 @@ def test_with_adversarial_training_the_clean_losss_gradient_is_recorded_once():
     n = g.norm(dim=-1).tolist()
     assert [round(v, 6) for v in positions.stats()["grad_by_position"]] == \
         [round(v, 6) for v in ((n[0][0] + n[1][0]) / 2, (n[0][1] + n[1][1]) / 2, n[0][2])]
+
+
+def test_each_positions_figure_is_the_median_title_not_the_mean():
+    """A typical title's gradient, not the few largest: one title whose first word got 1000x the others' does not
+    move the figure (a mean would report about 334)."""
+    from engine.training.position_grads import PositionGrads
+
+    emb = nn.Embedding(20, 4, padding_idx=0).train()
+    positions = PositionGrads("embedding", emb)
+    hooks = positions.hooks(emb)  # called directly: each title ends after its last non-zero id
+    ids = torch.tensor([[3, 4, 0], [5, 6, 7], [8, 9, 0]])
+    out = emb(ids)
+    grad = torch.zeros(3, 3, 4)
+    grad[:, 0, 0] = torch.tensor([1.0, 2.0, 1000.0])  # the first words' gradient norms
+    grad[:, 1, 0] = torch.tensor([5.0, 7.0, 9.0])  # the second words' (the last word of two titles)
+    out.backward(grad)
+    for h in hooks:
+        h.remove()
+    stats = positions.stats()
+    assert stats["grad_first"] == 2.0 and stats["grad_by_position"][:2] == [2.0, 7.0]
+    assert stats["grad_by_position"][2] == 0.0  # the third word: only the second title has one
+    assert stats["grad_last"] == 5.0  # the last words: 5, 0 (the long title's third), 9

@@ -1,5 +1,7 @@
 """The exercise's plain RNN beside a GRU on the real news split, reduced to two epochs: the plain RNN stalls
-while the GRU trains, and the layer health view shows why: far less gradient reaches a title's first word."""
+while the GRU trains, and the layer health view shows why: far less gradient reaches a title's first word (the
+median over the sampled titles; the whole embedding matrix's gradient is alike in both, since a title's last words
+keep theirs)."""
 
 from __future__ import annotations
 
@@ -32,4 +34,4 @@ def test_the_plain_rnn_stalls_beside_a_gru_and_its_first_words_get_little_gradie
         ratio = g["grad_first"] / r["grad_first"]
         print(f"epoch {r['epoch']}: gradient reaching the first word, GRU / plain RNN = {ratio:.1f}x "
               f"(whole embedding {g['grad_norm'] / r['grad_norm']:.2f}x)")
-        assert ratio >= 5
+        assert ratio >= 10  # the issue's acceptance
