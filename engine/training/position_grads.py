@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 MAX_POSITIONS = 64  # the tokenizer's MAX_TOKENS: longer inputs are cut before they get here
+TITLES_PER_STEP = 512  # titles kept of one sampled step: memory and the median's cost stay bounded at any batch size
 
 
 def first_embedding(layers: list[tuple[str, nn.Module]]) -> tuple[str, nn.Module] | None:
@@ -72,9 +73,9 @@ class PositionGrads:
         out.register_hook(once)
 
     def _add(self, grad: torch.Tensor, lengths: torch.Tensor) -> None:
-        norms = torch.linalg.vector_norm(grad.float(), dim=-1)[:, :MAX_POSITIONS]  # (B, L)
+        norms = torch.linalg.vector_norm(grad[:TITLES_PER_STEP].float(), dim=-1)[:, :MAX_POSITIONS]  # (B, L)
         width = norms.shape[1]
-        lengths = lengths.clamp_max(width)
+        lengths = lengths[:TITLES_PER_STEP].clamp_max(width)
         steps = torch.arange(width, device=norms.device)[None, :]
         mask = steps < lengths[:, None]
         back = (lengths[:, None] - 1 - steps).clamp_min(0)  # position of the word `step` words before the last

@@ -199,3 +199,18 @@ def test_each_positions_figure_is_the_median_title_not_the_mean():
     assert stats["grad_first"] == 2.0 and stats["grad_by_position"][:2] == [2.0, 7.0]
     assert stats["grad_by_position"][2] == 0.0  # the third word: only the second title has one
     assert stats["grad_last"] == 5.0  # the last words: 5, 0 (the long title's third), 9
+
+
+def test_a_huge_batch_keeps_a_bounded_number_of_titles():
+    from engine.training.position_grads import MAX_POSITIONS, TITLES_PER_STEP, PositionGrads
+
+    emb = nn.Embedding(20, 2, padding_idx=0).train()
+    positions = PositionGrads("embedding", emb)
+    hooks = positions.hooks(emb)
+    for _ in range(5):  # the sampled steps of an epoch at the largest batch size the form allows (65,536)
+        emb(torch.randint(1, 20, (65_536, MAX_POSITIONS))).sum().backward()
+    for h in hooks:
+        h.remove()
+    assert sum(len(t) for t in positions._by_position) == 5 * TITLES_PER_STEP
+    stats = positions.stats()  # torch.quantile refuses inputs over 16M values: 5 x 65,536 x 64 would be 21M
+    assert len(stats["grad_by_position"]) == MAX_POSITIONS and stats["grad_first"] > 0
