@@ -173,14 +173,16 @@ def position_grad_figure(row: dict) -> go.Figure:
     return fig
 
 
-def position_compare_figure(lines: dict[str, dict]) -> go.Figure:
+def position_compare_figure(lines: dict[str, dict], colors: dict[str, str] | None = None) -> go.Figure:
     """Runs side by side: {legend label: that run's layer-health row of its word embedding}, each its gradient
-    norm counted back from the last word, on a log axis."""
+    norm counted back from the last word, on a log axis; `colors` (label -> colour) keeps each run's colour of
+    the curves chart beside it."""
     fig = go.Figure()
     for label, row in lines.items():
         values = row.get("grad_from_last") or []
         fig.add_trace(go.Scatter(x=list(range(len(values))), y=values, mode="lines+markers",
                                  name=f"{label} (epoch {row.get('epoch')})",
+                                 line={"color": (colors or {}).get(label)},
                                  hovertemplate="%{x} words before the last: %{y:.3g}<extra></extra>"))
     fig.update_layout(meta=HEALTH_META, height=340, margin={"l": 10, "r": 10, "t": 40, "b": 40},
                       title={"text": "Gradient reaching each word, counted back from the last word"},

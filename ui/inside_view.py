@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import inside_charts
+from ui import charts, inside_charts
 
 
 def architecture(summary: dict, key: str = "train_architecture") -> None:
@@ -78,15 +78,16 @@ SEQUENCE_MODELS = ("rnn", "textcnn")  # the models whose word embedding's gradie
 def compare_word_gradients(store, chosen: list[dict], labels: dict[str, str]) -> None:
     """The picked sequence runs' gradient per word (their last recorded epoch) in one chart, e.g. the exercise's
     plain RNN beside a GRU."""
-    lines = {}
-    for run in chosen:
+    lines, colors = {}, {}
+    for i, run in enumerate(chosen):
         if run.get("model") in SEQUENCE_MODELS:
             rows = [r for r in store.layers(run["run_id"]) if r.get("grad_from_last")]
             if rows:
-                lines[labels[run["run_id"]]] = rows[-1]
+                label = labels[run["run_id"]]
+                lines[label], colors[label] = rows[-1], charts.PALETTE[i % len(charts.PALETTE)]
     if not lines:
         return
-    st.plotly_chart(inside_charts.position_compare_figure(lines), key="runs_compare_words")
+    st.plotly_chart(inside_charts.position_compare_figure(lines, colors), key="runs_compare_words")
     st.caption("How much gradient reaches each word's vector (the median title), counted back from each title's "
                "last word, in the last recorded epoch of each picked recurrent or convolutional run. A line that "
                "falls by the same factor at each step is a vanishing gradient: the first words of a title barely "

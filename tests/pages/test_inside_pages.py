@@ -122,3 +122,7 @@ def test_runs_page_compares_the_gradient_per_word_of_picked_sequence_runs(home):
                and "counted back" in s["layout"].get("title", {}).get("text", "")]
     assert sorted(t["name"] for t in spec["data"]) == ["cell=gru (epoch 1)", "cell=rnn (epoch 1)"]
     assert spec["layout"]["yaxis"]["type"] == "log"
+    (curves,) = [s for s in plotly_specs(at) if "valid accuracy" in str(s["layout"].get("yaxis", {}).get("title"))]
+    curve_colors = {t["name"]: t["line"]["color"] for t in curves["data"] if t.get("mode") == "lines+markers"}
+    word_colors = {t["name"].removesuffix(" (epoch 1)"): t["line"]["color"] for t in spec["data"]}
+    assert word_colors == curve_colors and len(set(word_colors.values())) == 2  # each run keeps its colour
