@@ -1,9 +1,11 @@
-"""Explain acceptance on the real news split: a news MLP says why "Fed raises interest rates as inflation
-climbs" is business, and its integrated-gradients word scores add up to the logit change."""
+"""Explain and layer-health acceptance on the real news split: a news MLP says why "Fed raises interest rates as
+inflation climbs" is business, its integrated-gradients word scores add up to the logit change, and its layer
+health has a finite, positive gradient norm for every trainable layer at every epoch."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -23,3 +25,11 @@ def test_news_mlp_names_a_money_word_and_is_complete(news_home, capsys):
     assert top["token"] in {"fed", "interest", "rates", "inflation"}, out["attributions"]
     total = sum(a["score"] for a in out["attributions"])
     assert abs(total - out["logit_change"]) <= 0.05 * abs(out["logit_change"])
+
+    assert main(["layers", run_id, "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    layers = {r["layer"] for r in rows}
+    assert len(layers) >= 3  # the input norm, the hidden layer (and its norm) and the output layer
+    assert sorted((r["epoch"], r["layer"]) for r in rows) == sorted((e, n) for e in (1, 2) for n in layers)
+    assert all(math.isfinite(r["grad_norm"]) and r["grad_norm"] > 0 for r in rows), rows
+    assert all(math.isfinite(r[k]) for r in rows for k in ("weight_norm", "act_mean", "act_std"))
