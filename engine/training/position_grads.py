@@ -7,8 +7,8 @@ sampled training steps (no model changes): a forward pre-hook on the model reads
 embedding puts a tensor hook on its output, and that hook keeps each title's gradient norm at each position.
 
 Each position's figure is the median over the epoch's sampled titles, not their mean: the norms span orders of
-magnitude (a plain RNN's first-word gradient differs 100x between a batch of short titles and one of long ones),
-and a mean would report the few largest rather than a typical title.
+magnitude (in a plain RNN that reads the padding, every first word of a batch is as far from the output as the
+batch is long), and a mean would report the few largest rather than a typical title.
 """
 
 from __future__ import annotations
