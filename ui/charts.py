@@ -19,6 +19,11 @@ EPOCH_COLUMNS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "ep
 FONT = {"size": 15}
 
 
+def run_color(i: int) -> str:
+    """The colour of the i-th of the runs compared: every chart of the comparison draws a run in the same one."""
+    return PALETTE[i % len(PALETTE)]
+
+
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 380) -> go.Figure:
     fig.update_layout(title={"text": title} if title else None, xaxis_title=x_title, yaxis_title=y_title, height=height,
                       font=FONT, margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
@@ -121,7 +126,7 @@ def overlay_figure(metrics: pd.DataFrame, labels: Mapping[str, str], metric: str
         rows = table[(table["run_id"] == run_id) & table[col].notna()]
         if rows.empty:
             continue
-        color = PALETTE[i % len(PALETTE)]
+        color = run_color(i)
         fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[col], mode="lines+markers", name=label,
                                  legendgroup=run_id, line={"width": 2.5, "color": color}, marker={"size": 6}))
         top = rows.loc[rows[col].idxmax() if best is max else rows[col].idxmin()]

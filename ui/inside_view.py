@@ -84,7 +84,7 @@ def compare_word_gradients(store, chosen: list[dict], labels: dict[str, str]) ->
             rows = [r for r in store.layers(run["run_id"]) if r.get("grad_from_last")]
             if rows:
                 label = labels[run["run_id"]]
-                lines[label], colors[label] = rows[-1], charts.PALETTE[i % len(charts.PALETTE)]
+                lines[label], colors[label] = rows[-1], charts.run_color(i)
     if not lines:
         return
     st.plotly_chart(inside_charts.position_compare_figure(lines, colors), key="runs_compare_words")
